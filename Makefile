@@ -1,0 +1,34 @@
+# b00t-pulumi: the two commands a newcomer needs are `make up` and `make test`.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export B00T_CACHE ?= $(HOME)/.cache/b00t-pulumi
+export PIP_CACHE_DIR ?= $(B00T_CACHE)/pip
+
+.PHONY: venv lint typecheck unit test up down preview help
+help:
+	@echo "make up    - build the toolchain, start a local k0s-like API server, pulumi up the examples"
+	@echo "make test  - ruff, mypy, unit tests and engine tests"
+	@echo "make down  - pulumi destroy and stop the local cluster"
+
+# The virtualenv is rebuilt only when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml
+	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found; install Python 3.11" >&2; exit 1; }
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+venv: $(VENV)/.installed
+
+lint: venv
+	$(BIN)/ruff check .
+
+typecheck: venv
+	$(BIN)/mypy b00t_pulumi bench tests __main__.py
+
+unit: venv
+	$(BIN)/pytest -q -m 'not engine'
+
+-include toolchain/toolchain.mk
