@@ -1,0 +1,130 @@
+"""The settings model (pydantic v2, camelCase keys as in Pulumi config)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from b00t_pulumi.datum.orchestration import Money, Quantity
+from b00t_pulumi.datum.quantities import check_dns1123
+
+# OpenCost's default price of a GPU-hour (FACTS section 11): a default, never the truth.
+DEFAULT_GPU_HOUR = Decimal("0.95")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
+
+
+class Prices(_Model):
+    """``b00t:prices``: what a GPU-hour costs, per b00t GPU name, in one currency."""
+
+    currency: str = "USD"
+    gpu_hour: dict[str, Money] = Field(default_factory=dict, description="b00t GPU name -> price per GPU-hour")
+    default_gpu_hour: Money = Field(default=DEFAULT_GPU_HOUR, description="price of a GPU type not listed")
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, v: str) -> str:
+        if not (len(v) == 3 and v.isalpha() and v.isupper()):
+            raise ValueError(f"expected a 3-letter ISO 4217 currency code such as USD, got {v!r}")
+        return v
+
+    def per_gpu_hour(self, gpu_type: str | None) -> Decimal:
+        if gpu_type and gpu_type in self.gpu_hour:
+            return self.gpu_hour[gpu_type]
+        return self.default_gpu_hour
+
+
+class GpuNode(_Model):
+    """One GPU node: how many physical GPUs of which type, and time-slicing replicas per GPU."""
+
+    name: str
+    gpu_type: str
+    gpus: int = Field(default=1, ge=1, le=64)
+    slots: int = Field(default=1, ge=1, le=64, description="time-slicing replicas per GPU")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return check_dns1123(v, 253)
+
+
+class GpuInventory(_Model):
+    """``b00t:gpuInventory``: the GPUs the epoch scheduler may plan onto."""
+
+    nodes: list[GpuNode] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> GpuInventory:
+        names = [n.name for n in self.nodes]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"node names must be unique: {', '.join(dup)} repeated")
+        return self
+
+    def gpu_types(self) -> list[str]:
+        return sorted({n.gpu_type for n in self.nodes})
+
+    def total_gpus(self, gpu_type: str | None = None) -> int:
+        return sum(n.gpus for n in self.nodes if gpu_type is None or n.gpu_type == gpu_type)
+
+
+class KueueSettings(_Model):
+    """``b00t:kueue``: the ClusterQueue jobs are admitted through (Kueue v1beta2)."""
+
+    cluster_queue: str = "b00t-cluster-queue"
+    cohort: str | None = None
+    queueing_strategy: Literal["BestEffortFIFO", "StrictFIFO"] = "BestEffortFIFO"
+    cpu: Quantity = "32"
+    memory: Quantity = "128Gi"
+    gpus: dict[str, int] = Field(
+        default_factory=dict, description="b00t GPU name -> GPU quota; default: the inventory's count"
+    )
+    borrowing_limit: int | None = Field(default=None, ge=0, description="GPU borrowing limit (needs a cohort)")
+    default_flavor: str = "default-flavor"
+
+    @field_validator("cluster_queue", "cohort", "default_flavor")
+    @classmethod
+    def _names(cls, v: str | None) -> str | None:
+        return None if v is None else check_dns1123(v)
+
+    @model_validator(mode="after")
+    def _cohort(self) -> KueueSettings:
+        if self.borrowing_limit is not None and not self.cohort:
+            raise ValueError("borrowingLimit needs a cohort: Kueue's CEL rule rejects it without cohortName")
+        return self
+
+
+class TimeSlicingSettings(_Model):
+    """``b00t:timeSlicing``: where the NVIDIA device-plugin config goes."""
+
+    namespace: str = "gpu-operator"
+    config_name: str = "time-slicing-config"
+    patch_cluster_policy: bool = Field(default=False, description="also point the GPU Operator ClusterPolicy at it")
+
+
+class EnvironmentSettings(_Model):
+    """Everything that differs per environment (``Pulumi.<env>.yaml``)."""
+
+    datum_paths: list[str] = Field(default_factory=lambda: ["stacks", "components"])
+    stacks: list[str] | None = Field(default=None, description="stack names to deploy; default all")
+    jobs: list[str] | None = Field(default=None, description="job names to deploy; default all")
+    namespace: str | None = Field(default=None, description="namespace of every object; else the datum's")
+    ledger: str | None = Field(default=None, description="budget ledger URL (sqlite:///, dynamodb://, k8s://)")
+    prices: Prices = Field(default_factory=Prices)
+    gpu_inventory: GpuInventory = Field(default_factory=GpuInventory)
+    kueue: KueueSettings = Field(default_factory=KueueSettings)
+    time_slicing: TimeSlicingSettings = Field(default_factory=TimeSlicingSettings)
+    skip_await: bool = Field(default=False, description="true only for an API server with no kubelet")
+    volume_size: Quantity = Field(default="10Gi", description="size of a PVC made from a docker volume")
+    model_volume_size: Quantity = Field(default="200Gi", description="size of an ai_model PVC")
+    storage_class: str | None = None
+
+    @field_validator("namespace")
+    @classmethod
+    def _ns(cls, v: str | None) -> str | None:
+        return None if v is None else check_dns1123(v)
