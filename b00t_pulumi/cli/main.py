@@ -30,7 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="b00t stack and job datums -> Kubernetes objects, GPU epochs and budgets (no Pulumi needed)",
     )
     parser.add_argument("--version", action="version", version=f"b00t-pulumi {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub: argparse._SubParsersAction[argparse.ArgumentParser] = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=_Parser
+    )
     for name in COMMAND_MODULES:
         try:
             module = importlib.import_module(f"b00t_pulumi.cli.{name}")
