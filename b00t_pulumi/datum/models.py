@@ -135,6 +135,13 @@ class DockerDatum(Datum):
     type: Literal["docker"]
     image: str | None = Field(default=None, description="required to deploy; upstream may build it instead")
     docker_args: list[str] = Field(default_factory=list)
+    command: list[str] | None = Field(default=None, description="overrides the image entrypoint (docker run CMD)")
+    args: list[str] = Field(default_factory=list)
+
+    @field_validator("command", mode="before")
+    @classmethod
+    def _command(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
 
     @field_validator("image")
     @classmethod
@@ -144,7 +151,7 @@ class DockerDatum(Datum):
         return v
 
     @property
-    def args(self) -> DockerArgs:
+    def run(self) -> DockerArgs:
         """docker_args parsed (validated when the datum was loaded)."""
         return parse_docker_args(self.docker_args)
 

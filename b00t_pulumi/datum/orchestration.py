@@ -137,6 +137,7 @@ class GpuEpoch(_Strict):
     model_id: str = Field(description="the model every job of the epoch uses (label b00t.io/model-id)")
     batch_window: DurationSeconds = Field(default=900, description='how long a model stays loaded, e.g. "15m"')
     max_concurrent_jobs: int = Field(default=1, ge=1, le=64, description="jobs sharing one GPU at once")
+    load_time: DurationSeconds = Field(default=45, description='time to load the model onto a GPU, e.g. "45s"')
 
     @field_validator("model_id")
     @classmethod
@@ -286,6 +287,9 @@ class Orchestration(_Strict):
     resource_requirements: ResourceRequirements | None = None
     requires_stacks: list[str] = Field(default_factory=list)
     queue_name: LabelName | None = None
+    estimated_duration: DurationSeconds | None = Field(
+        default=None, description='how long one job run takes, e.g. "30m" (cost and epoch planning)'
+    )
     k8s: K8sSettings | None = None
 
     @model_validator(mode="before")

@@ -1,0 +1,67 @@
+"""``b00t-pulumi validate [PATH...]``: every problem as ``FILE: KEY.PATH: message``; exit 0 or 1."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from b00t_pulumi.cli.common import EXIT_INVALID, EXIT_OK, load_settings
+from b00t_pulumi.datum.catalog import Catalog
+from b00t_pulumi.errors import B00tError, Problem
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("validate", help="check datum files; one line per problem, exit 1 when any is an error")
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                   help="datum files or directories (default: the datum search path)")
+    p.add_argument("--env", metavar="ENV", help="also plan with the settings of Pulumi.ENV.yaml")
+    p.add_argument("-q", "--quiet", action="store_true", help="errors only, no warnings")
+    p.add_argument("-v", "--verbose", action="store_true", help="also list upstream keys ignored on purpose")
+    p.set_defaults(func=run)
+
+
+def validate(paths: list[Path] | None, args: argparse.Namespace) -> list[Problem]:
+    """Problems of loading, references, cycles and planning every stack and job."""
+    catalog = Catalog.load(paths or None)
+    problems = list(catalog.problems)
+    if catalog.errors:
+        return problems
+    try:
+        settings = load_settings(args)
+    except B00tError as exc:
+        return problems + exc.problems
+    from b00t_pulumi.plan.planner import Planner
+
+    planner = Planner(catalog, settings, environ=os.environ)
+    for stack in sorted(catalog.stacks(), key=lambda s: s.name):
+        try:
+            planner.plan_stack(stack)
+        except B00tError as exc:
+            problems += exc.problems
+    for job in sorted(catalog.jobs(), key=lambda j: j.name):
+        if not job.image:
+            continue  # workflow-style jobs are b00t's own; nothing to plan
+        try:
+            planner.plan_job(job)
+        except B00tError as exc:
+            problems += exc.problems
+    return problems
+
+
+def run(args: argparse.Namespace) -> int:
+    problems = validate(list(args.paths), args)
+    errors = [p for p in problems if p.severity == "error"]
+    for p in problems:
+        if p.severity == "warning" and args.quiet:
+            continue
+        print(p)
+    if args.verbose:
+        catalog = Catalog.load(list(args.paths) or None, check_refs=False)
+        for d in sorted(catalog.datums.values(), key=lambda d: d.id):
+            if d.ignored_keys:
+                print(f"{d.source}: ignored on purpose (b00t keys with no Kubernetes meaning): "
+                      f"{', '.join(d.ignored_keys)}")
+    if errors:
+        return EXIT_INVALID
+    return EXIT_OK

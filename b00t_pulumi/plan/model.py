@@ -1,0 +1,73 @@
+"""What the planner returns: objects grouped the way the Pulumi components create them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from b00t_pulumi.datum.models import JobDatum, StackDatum
+from b00t_pulumi.plan.objects import K8sObject, sort_for_apply
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A Service of a stack member that jobs can wait for and call."""
+
+    member: str  # member datum name, also the Service name
+    namespace: str
+    ports: tuple[int, ...]
+
+    @property
+    def host(self) -> str:
+        return f"{self.member}.{self.namespace}.svc.cluster.local"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.ports[0]}"
+
+
+@dataclass
+class StackPlan:
+    stack: StackDatum
+    namespace: str
+    objects: list[K8sObject] = field(default_factory=list)  # Secrets, PVCs, Deployments, Services, HPAs
+    budget: K8sObject | None = None  # BudgetConstraint CR
+    endpoints: list[Endpoint] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def all_objects(self) -> list[K8sObject]:
+        return sort_for_apply([*self.objects, *([self.budget] if self.budget else [])])
+
+
+@dataclass
+class JobPlan:
+    job: JobDatum
+    namespace: str
+    objects: list[K8sObject] = field(default_factory=list)  # the Job and its env Secret
+    budget: K8sObject | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def job_object(self) -> K8sObject:
+        return next(o for o in self.objects if o["kind"] == "Job")
+
+    def all_objects(self) -> list[K8sObject]:
+        return sort_for_apply([*self.objects, *([self.budget] if self.budget else [])])
+
+
+@dataclass
+class ClusterPlan:
+    namespaces: list[K8sObject] = field(default_factory=list)
+    crds: list[K8sObject] = field(default_factory=list)
+    kueue: list[K8sObject] = field(default_factory=list)
+    time_slicing: list[K8sObject] = field(default_factory=list)  # ConfigMap (+ ClusterPolicy patch)
+    stacks: list[StackPlan] = field(default_factory=list)
+    jobs: list[JobPlan] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def all_objects(self) -> list[K8sObject]:
+        objs = [*self.namespaces, *self.crds, *self.kueue, *self.time_slicing]
+        for s in self.stacks:
+            objs += s.all_objects()
+        for j in self.jobs:
+            objs += j.all_objects()
+        return sort_for_apply(objs)
