@@ -25,7 +25,7 @@ _HARMLESS = {"-d": "detached: Deployments always run in the background", "--deta
              "--rm": "pods are removed by Kubernetes", "-it": "no terminal in a Deployment",
              "-i": "no stdin in a Deployment", "-t": "no terminal in a Deployment"}
 _PORT = re.compile(
-    r"^(?:(?:\[[0-9a-fA-F:.]+\]|[0-9.]+):)?"  # optional host IP
+    r"^(?:(?:\[[0-9a-fA-F:.]+\]|\d+\.\d+\.\d+\.\d+):)?"  # optional host IP
     r"(?:(?P<host>\d+(?:-\d+)?):)?(?P<ctr>\d+)(?:/(?P<proto>tcp|udp|sctp))?$"
 )
 

@@ -44,6 +44,17 @@ def _container(planner: Planner, job: JobDatum) -> dict[str, Any]:
     return {k: v for k, v in c.items() if k != "name"}
 
 
+def _argo_template(planner: Planner, job: JobDatum) -> dict[str, Any]:
+    """The job's container plus what places it: labels (batch group), affinity and tolerations."""
+    pod = planner.plan_job(job).job_object["spec"]["template"]
+    t: dict[str, Any] = {"name": job.name, "metadata": {"labels": pod["metadata"]["labels"]},
+                         "container": _container(planner, job)}
+    for k in ("affinity", "tolerations"):
+        if k in pod["spec"]:
+            t[k] = pod["spec"][k]
+    return t
+
+
 def to_argo(planner: Planner, stack: StackDatum) -> K8sObject:
     """An Argo Workflow (``argoproj.io/v1alpha1``): wait for the stack, then the jobs as a DAG."""
     jobs, deps = _ordered_jobs(planner, stack)
@@ -54,7 +65,7 @@ def to_argo(planner: Planner, stack: StackDatum) -> K8sObject:
     ]
     for j in jobs:
         tasks.append({"name": j.name, "template": j.name, "dependencies": [WAIT_TASK, *deps[j.name]]})
-        templates.append({"name": j.name, "container": _container(planner, j)})
+        templates.append(_argo_template(planner, j))
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Workflow",
