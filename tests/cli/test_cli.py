@@ -55,6 +55,7 @@ def test_to_k8s_yaml_and_dir(in_repo: Path, tmp_path: Path, capsys: pytest.Captu
 
 def test_to_k8s_all_matches_planner(in_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "stack", "to-k8s", "--all", "--env", "dev")
+    assert code == 0
     kinds = {d["kind"] for d in yaml.safe_load_all(out)}
     assert {"ClusterQueue", "LocalQueue", "ResourceFlavor", "ConfigMap", "Job", "BudgetConstraint"} <= kinds
 
