@@ -1,0 +1,180 @@
+"""Inputs and outputs of the GPU epoch scheduler.
+
+Times are seconds (floats) on one clock shared by every job, usually seconds since the start of a
+trace or Unix time. Money is :class:`~decimal.Decimal`. Every type here is immutable; a plan is a
+value that can be compared, serialised to the ``--plan-out`` JSON shape and read back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from b00t_pulumi.errors import Problem, ScheduleError
+
+DAY_S = 86_400.0
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One job: it needs its group's model (``group`` = batch group / model id) loaded on a GPU.
+
+    ``gpus`` > 1 means a gang: the job runs at the same time on that many GPUs, using one slot of
+    each, and every one of those GPUs must hold the group's model.
+    """
+
+    id: str
+    group: str
+    submit_s: float
+    duration_s: float
+    load_s: float
+    gpus: int = 1
+    cost: Decimal | None = None
+    gpu_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Gpu:
+    """One physical GPU. ``slots`` = time-slicing replicas: jobs that can share it at once."""
+
+    id: str
+    node: str = ""
+    gpu_type: str = "gpu"
+    slots: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSettings:
+    """Per batch group: how long a job may be held to batch it, and a cap on running jobs."""
+
+    batch_window_s: float = 900.0
+    max_concurrent_jobs: int | None = None
+
+
+class Placement(NamedTuple):
+    """A job inside an epoch: it holds one slot of the epoch's GPU during [start_s, end_s)."""
+
+    id: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Epoch:
+    """A stay of one model on one GPU: a load (0 s if the GPU already held the model), then jobs.
+
+    The GPU is reserved for this model from ``load_start_s`` to ``end_s``;
+    ``start_s = load_start_s + load_s``.
+    """
+
+    id: str
+    gpu: str
+    group: str
+    load_start_s: float
+    load_s: float
+    start_s: float
+    end_s: float
+    jobs: tuple[Placement, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """A job left out of the plan, and why (always a sentence a user can act on)."""
+
+    id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Epochs (sorted by load start, then GPU) and deferred jobs (sorted by id)."""
+
+    gpus: tuple[Gpu, ...] = ()
+    epochs: tuple[Epoch, ...] = ()
+    deferred: tuple[Deferred, ...] = field(default=())
+
+    @property
+    def loads(self) -> int:
+        """Model loads: epochs whose load takes time (a 0 s epoch continues a resident model)."""
+        return sum(1 for e in self.epochs if e.load_s > 0)
+
+    @property
+    def load_gpu_seconds(self) -> float:
+        return float(sum(e.load_s for e in self.epochs))
+
+    def placements(self) -> dict[str, Placement]:
+        """Job id -> its placement (a gang job appears once, with its common start and end)."""
+        out: dict[str, Placement] = {}
+        for e in self.epochs:
+            for p in e.jobs:
+                out.setdefault(p.id, p)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--plan-out`` JSON shape (issue 4)."""
+        return {
+            "gpus": [{"id": g.id, "slots": g.slots} for g in self.gpus],
+            "epochs": [
+                {
+                    "id": e.id,
+                    "gpu": e.gpu,
+                    "group": e.group,
+                    "load_start_s": _num(e.load_start_s),
+                    "load_s": _num(e.load_s),
+                    "start_s": _num(e.start_s),
+                    "end_s": _num(e.end_s),
+                    "jobs": [{"id": p.id, "start_s": _num(p.start_s), "end_s": _num(p.end_s)} for p in e.jobs],
+                }
+                for e in self.epochs
+            ],
+            "deferred": [{"id": d.id, "reason": d.reason} for d in self.deferred],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "plan") -> Plan:
+        """Read the ``--plan-out`` shape back. Raises ScheduleError naming the bad key."""
+        try:
+            gpus = tuple(Gpu(id=str(g["id"]), slots=int(g["slots"])) for g in data.get("gpus", []))
+            epochs = tuple(
+                Epoch(
+                    id=str(e["id"]),
+                    gpu=str(e["gpu"]),
+                    group=str(e["group"]),
+                    load_start_s=float(e["load_start_s"]),
+                    load_s=float(e["load_s"]),
+                    start_s=float(e["start_s"]),
+                    end_s=float(e["end_s"]),
+                    jobs=tuple(
+                        Placement(str(p["id"]), float(p["start_s"]), float(p["end_s"])) for p in e["jobs"]
+                    ),
+                )
+                for e in data.get("epochs", [])
+            )
+            deferred = tuple(Deferred(str(d["id"]), str(d["reason"])) for d in data.get("deferred", []))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ScheduleError([Problem(source, "", f"not a plan: {type(exc).__name__}: {exc}")]) from exc
+        return cls(gpus=gpus, epochs=epochs, deferred=deferred)
+
+
+def _num(x: float) -> float | int:
+    """Whole seconds print as integers in JSON (15 rather than 15.0)."""
+    return int(x) if float(x).is_integer() and abs(x) < 2**53 else float(x)
+
+
+def uniform_inventory(n_gpus: int, slots: int, *, gpu_type: str = "gpu", gpus_per_node: int = 8) -> tuple[Gpu, ...]:
+    """``n_gpus`` identical GPUs named gpu00, gpu01... on nodes of ``gpus_per_node``."""
+    width = max(2, len(str(max(n_gpus - 1, 0))))
+    return tuple(
+        Gpu(id=f"gpu{i:0{width}d}", node=f"node{i // gpus_per_node}", gpu_type=gpu_type, slots=slots)
+        for i in range(n_gpus)
+    )
+
+
+def job_index(jobs: Iterable[Job]) -> dict[str, Job]:
+    return {j.id: j for j in jobs}
+
+
+def total_slots(gpus: Sequence[Gpu]) -> int:
+    return sum(g.slots for g in gpus)
