@@ -13,7 +13,13 @@ from typing import Any
 __version__ = "0.1.0"
 
 # name -> module that defines it; imported on first access (PEP 562).
-_LAZY: dict[str, str] = {}
+_LAZY: dict[str, str] = {
+    "B00tStack": "b00t_pulumi.deploy.components",
+    "B00tJob": "b00t_pulumi.deploy.components",
+    "KueueQueues": "b00t_pulumi.deploy.components",
+    "GpuTimeSlicing": "b00t_pulumi.deploy.components",
+    "BudgetConstraint": "b00t_pulumi.deploy.components",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -31,11 +31,12 @@ class StackPlan:
     namespace: str
     objects: list[K8sObject] = field(default_factory=list)  # Secrets, PVCs, Deployments, Services, HPAs
     budget: K8sObject | None = None  # BudgetConstraint CR
+    budget_secrets: list[K8sObject] = field(default_factory=list)  # its webhook Secret
     endpoints: list[Endpoint] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def all_objects(self) -> list[K8sObject]:
-        return sort_for_apply([*self.objects, *([self.budget] if self.budget else [])])
+        return sort_for_apply([*self.objects, *self.budget_secrets, *([self.budget] if self.budget else [])])
 
 
 @dataclass
@@ -44,6 +45,7 @@ class JobPlan:
     namespace: str
     objects: list[K8sObject] = field(default_factory=list)  # the Job and its env Secret
     budget: K8sObject | None = None
+    budget_secrets: list[K8sObject] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -51,7 +53,7 @@ class JobPlan:
         return next(o for o in self.objects if o["kind"] == "Job")
 
     def all_objects(self) -> list[K8sObject]:
-        return sort_for_apply([*self.objects, *([self.budget] if self.budget else [])])
+        return sort_for_apply([*self.objects, *self.budget_secrets, *([self.budget] if self.budget else [])])
 
 
 @dataclass

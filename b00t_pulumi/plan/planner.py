@@ -356,7 +356,7 @@ class Planner:
         if so.budget_constraint and budget_name:
             b, extra = self._budget(budget_name, ns, "Stack", stack, so.budget_constraint, so)
             plan.budget = b
-            plan.objects += extra
+            plan.budget_secrets = extra
         if problems and any(p.severity == "error" for p in problems):
             raise PlanError([p for p in problems if p.severity == "error"])
         plan.notes += [str(p) for p in problems]
@@ -510,7 +510,7 @@ class Planner:
         if jo.budget_constraint:
             b, extra = self._budget(f"{job.name}-budget", ns, "Job", job, jo.budget_constraint, jo)
             plan.budget = b
-            plan.objects += extra
+            plan.budget_secrets = extra
         if any(p.severity == "error" for p in problems):
             raise PlanError([p for p in problems if p.severity == "error"])
         plan.notes += [str(p) for p in problems]
@@ -647,6 +647,8 @@ class Planner:
                              annotations={"b00t.io/device-plugin-config-keys": ",".join(sorted(replicas))}),
             "data": data,
         }]
+        if ts.create_namespace:
+            objs.insert(0, namespace_object(ts.namespace))
         if ts.patch_cluster_policy:
             objs.append({"apiVersion": "nvidia.com/v1", "kind": "ClusterPolicy",
                          "metadata": {"name": "cluster-policy"},

@@ -105,6 +105,7 @@ class TimeSlicingSettings(_Model):
     namespace: str = "gpu-operator"
     config_name: str = "time-slicing-config"
     patch_cluster_policy: bool = Field(default=False, description="also point the GPU Operator ClusterPolicy at it")
+    create_namespace: bool = Field(default=False, description="create the namespace (no GPU Operator installed yet)")
 
 
 class EnvironmentSettings(_Model):

@@ -66,7 +66,7 @@ def test_gpus_only_on_gpu_members(dev_planner: Planner) -> None:
 
 
 def test_time_slicing_configmap(dev_planner: Planner) -> None:
-    cm = dev_planner.plan_cluster().time_slicing[0]
+    cm = next(o for o in dev_planner.plan_cluster().time_slicing if o["kind"] == "ConfigMap")
     assert (cm["kind"], cm["metadata"]["namespace"]) == ("ConfigMap", "gpu-operator")
     cfg = yaml.safe_load(cm["data"]["nvidia-a100"])
     assert cfg == {"version": "v1", "flags": {"migStrategy": "none"}, "sharing": {"timeSlicing": {

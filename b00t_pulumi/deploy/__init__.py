@@ -1,0 +1,5 @@
+"""Pulumi faces of b00t-pulumi: ComponentResources and the program. Imports pulumi."""
+
+from b00t_pulumi.deploy.components import B00tJob, B00tStack, BudgetConstraint, GpuTimeSlicing, KueueQueues
+
+__all__ = ["B00tJob", "B00tStack", "BudgetConstraint", "GpuTimeSlicing", "KueueQueues"]

@@ -1,0 +1,174 @@
+"""Pulumi ComponentResources over the planner: B00tStack, B00tJob, KueueQueues, GpuTimeSlicing,
+BudgetConstraint. Each creates typed pulumi_kubernetes resources from planned objects, parented
+to itself, and registers its outputs. Usable from any Pulumi program::
+
+    from b00t_pulumi import B00tStack
+    stack = B00tStack.from_datums("llm", "llm-inference-pipeline", opts=pulumi.ResourceOptions(provider=k8s))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from b00t_pulumi.datum.catalog import Catalog
+from b00t_pulumi.deploy.resources import SecretResolver, create, resource_name
+from b00t_pulumi.plan.crds import budget_constraint_crd
+from b00t_pulumi.plan.model import JobPlan, StackPlan
+from b00t_pulumi.plan.objects import K8sObject
+from b00t_pulumi.plan.planner import Planner
+from b00t_pulumi.settings import EnvironmentSettings
+
+_WORKLOAD_KINDS = ("Deployment", "Job", "HorizontalPodAutoscaler", "Service")
+
+
+def _child(parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
+    return pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on))
+
+
+class BudgetConstraint(pulumi.ComponentResource):
+    """A BudgetConstraint custom resource (and its webhook Secret), after its CRD.
+
+    Pass ``crd`` when the CRD is created elsewhere (once per cluster); without it the component
+    creates the CRD itself.
+    """
+
+    TYPE = "b00t:index:BudgetConstraint"
+
+    def __init__(self, name: str, cr: K8sObject, extra: Sequence[K8sObject] = (), *,
+                 crd: pulumi.Resource | None = None, secrets: SecretResolver | None = None,
+                 depends_on: Sequence[pulumi.Resource] = (), opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(self.TYPE, name, {"constraint": cr["metadata"]["name"]}, opts)
+        if crd is None:
+            crd = self.definition(pulumi.ResourceOptions(parent=self))
+        self.secrets = [create(o, _child(self, depends_on), secrets=secrets) for o in extra]
+        self.resource = create(cr, _child(self, [crd, *depends_on, *self.secrets]))
+        spec = cr["spec"]
+        self.daily_limit: str = spec["dailyLimit"]
+        self.currency: str = spec["currency"]
+        self.on_budget_exceeded: str = spec["onBudgetExceeded"]
+        self.register_outputs({"name": cr["metadata"]["name"], "namespace": cr["metadata"]["namespace"],
+                               "dailyLimit": self.daily_limit, "currency": self.currency,
+                               "onBudgetExceeded": self.on_budget_exceeded})
+
+    @staticmethod
+    def definition(opts: pulumi.ResourceOptions | None = None) -> pulumi.CustomResource:
+        """The BudgetConstraint CRD (create once per cluster)."""
+        return create(budget_constraint_crd(), opts or pulumi.ResourceOptions())
+
+
+class B00tStack(pulumi.ComponentResource):
+    """A b00t stack: Secrets, PVCs, Deployments, Services, HPAs and its BudgetConstraint."""
+
+    TYPE = "b00t:index:B00tStack"
+
+    def __init__(self, name: str, plan: StackPlan, *, skip_await: bool = False,
+                 secrets: SecretResolver | None = None, budget_crd: pulumi.Resource | None = None,
+                 depends_on: Sequence[pulumi.Resource] = (), gate: pulumi.Resource | None = None,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(self.TYPE, name, {"stack": plan.stack.name}, opts)
+        self.plan = plan
+        self.resources: dict[str, pulumi.CustomResource] = {}
+        base = list(depends_on)
+        storage = [o for o in plan.objects if o["kind"] in ("Secret", "PersistentVolumeClaim", "ConfigMap")]
+        for o in storage:
+            self.resources[resource_name(o)] = create(o, _child(self, base), skip_await=skip_await, secrets=secrets)
+        ready = base + list(self.resources.values()) + ([gate] if gate else [])
+        for o in plan.objects:
+            if o in storage:
+                continue
+            self.resources[resource_name(o)] = create(o, _child(self, ready), skip_await=skip_await, secrets=secrets)
+        self.budget: BudgetConstraint | None = None
+        if plan.budget:
+            self.budget = BudgetConstraint(f"{name}-budget", plan.budget, plan.budget_secrets, crd=budget_crd,
+                                           secrets=secrets,
+                                           depends_on=base, opts=pulumi.ResourceOptions(parent=self))
+        self.namespace: str = plan.namespace
+        self.endpoints: dict[str, str] = {ep.member: ep.url for ep in plan.endpoints}
+        self.register_outputs({
+            "namespace": self.namespace,
+            "endpoints": self.endpoints,
+            "deployments": sorted(o["metadata"]["name"] for o in plan.objects if o["kind"] == "Deployment"),
+            "budget": plan.budget["metadata"]["name"] if plan.budget else None,
+            "notes": plan.notes,
+        })
+
+    @classmethod
+    def from_datums(cls, name: str, stack: str, *, datum_paths: Sequence[str | Path] = ("stacks", "components"),
+                    settings: EnvironmentSettings | None = None, environ: Mapping[str, str] | None = None,
+                    opts: pulumi.ResourceOptions | None = None, **kwargs: Any) -> B00tStack:
+        """Load datums, plan ``stack`` and create it: the one-liner for other Pulumi programs."""
+        catalog = Catalog.load([Path(p) for p in datum_paths])
+        catalog.raise_for_errors()
+        settings = settings or EnvironmentSettings()
+        plan = Planner(catalog, settings, environ).plan_stack(stack)
+        return cls(name, plan, skip_await=settings.skip_await, opts=opts, **kwargs)
+
+
+class B00tJob(pulumi.ComponentResource):
+    """A b00t job: its Kubernetes Job (waiting for its stacks, queued in Kueue) and its budget."""
+
+    TYPE = "b00t:index:B00tJob"
+
+    def __init__(self, name: str, plan: JobPlan, *, skip_await: bool = False,
+                 secrets: SecretResolver | None = None, budget_crd: pulumi.Resource | None = None,
+                 depends_on: Sequence[pulumi.Resource] = (), gate: pulumi.Resource | None = None,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(self.TYPE, name, {"job": plan.job.name}, opts)
+        self.plan = plan
+        base = list(depends_on)
+        self.secrets = [create(o, _child(self, base), skip_await=skip_await, secrets=secrets)
+                        for o in plan.objects if o["kind"] == "Secret"]
+        after = base + self.secrets + ([gate] if gate else [])
+        self.job = create(plan.job_object, _child(self, after), skip_await=skip_await, secrets=secrets)
+        self.budget: BudgetConstraint | None = None
+        if plan.budget:
+            self.budget = BudgetConstraint(f"{name}-budget", plan.budget, plan.budget_secrets, crd=budget_crd,
+                                           secrets=secrets, depends_on=base,
+                                           opts=pulumi.ResourceOptions(parent=self))
+        labels = plan.job_object["metadata"].get("labels", {})
+        self.namespace: str = plan.namespace
+        self.register_outputs({"namespace": plan.namespace, "job": plan.job.name,
+                               "queue": labels.get("kueue.x-k8s.io/queue-name")})
+
+
+class KueueQueues(pulumi.ComponentResource):
+    """Kueue v1beta2 ResourceFlavors, the ClusterQueue and LocalQueues (Kueue's CRDs must be installed)."""
+
+    TYPE = "b00t:index:KueueQueues"
+
+    def __init__(self, name: str, objects: Sequence[K8sObject], *, depends_on: Sequence[pulumi.Resource] = (),
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(self.TYPE, name, {}, opts)
+        flavors = [create(o, _child(self, depends_on)) for o in objects if o["kind"] == "ResourceFlavor"]
+        queues = [create(o, _child(self, [*depends_on, *flavors])) for o in objects if o["kind"] == "ClusterQueue"]
+        self.local_queues = [create(o, _child(self, [*depends_on, *queues]))
+                             for o in objects if o["kind"] == "LocalQueue"]
+        self.cluster_queue = next((o["metadata"]["name"] for o in objects if o["kind"] == "ClusterQueue"), None)
+        self.register_outputs({
+            "clusterQueue": self.cluster_queue,
+            "flavors": [o["metadata"]["name"] for o in objects if o["kind"] == "ResourceFlavor"],
+            "localQueues": [f"{o['metadata']['namespace']}/{o['metadata']['name']}"
+                            for o in objects if o["kind"] == "LocalQueue"],
+        })
+
+
+class GpuTimeSlicing(pulumi.ComponentResource):
+    """The NVIDIA device-plugin time-slicing ConfigMap (and, when configured, the ClusterPolicy patch)."""
+
+    TYPE = "b00t:index:GpuTimeSlicing"
+
+    def __init__(self, name: str, objects: Sequence[K8sObject], *, depends_on: Sequence[pulumi.Resource] = (),
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(self.TYPE, name, {}, opts)
+        ns = [create(o, _child(self, depends_on)) for o in objects if o["kind"] == "Namespace"]
+        cms = [create(o, _child(self, [*depends_on, *ns])) for o in objects if o["kind"] == "ConfigMap"]
+        for o in objects:
+            if o["kind"] == "ClusterPolicy":
+                create(o, _child(self, [*depends_on, *cms]))
+        cm = next((o for o in objects if o["kind"] == "ConfigMap"), None)
+        self.register_outputs({"configMap": f"{cm['metadata']['namespace']}/{cm['metadata']['name']}" if cm else None,
+                               "keys": sorted(cm["data"]) if cm else []})

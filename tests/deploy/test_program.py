@@ -1,0 +1,150 @@
+"""The real __main__.py under Pulumi mocks with the dev config: what it registers, and how."""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pulumi
+import pytest
+import yaml
+
+from tests.deploy.harness import Registration, dev_config, is_secret, run_program
+
+pytestmark = pytest.mark.usefixtures("secret_env")
+
+
+@pytest.fixture()
+def registered(kubeconfig: Path) -> list[Registration]:
+    return run_program(dev_config({"kubernetes:kubeconfig": str(kubeconfig)}))
+
+
+def by(regs: list[Registration], type_suffix: str) -> list[Registration]:
+    return [r for r in regs if r.type.endswith(type_suffix)]
+
+
+def children(regs: list[Registration], component: Registration) -> list[Registration]:
+    return [r for r in regs if r.parent == component.urn]
+
+
+def test_types_and_counts_per_stack(registered: list[Registration]) -> None:
+    stacks = {r.name: r for r in by(registered, "B00tStack")}
+    assert set(stacks) == {"llm-inference-pipeline", "marketing-sentiment-analysis"}
+    llm = Counter(r.type.split(":")[-1] for r in children(registered, stacks["llm-inference-pipeline"]))
+    assert llm == {"Deployment": 3, "Service": 2, "HorizontalPodAutoscaler": 3, "PersistentVolumeClaim": 3,
+                   "Secret": 2, "BudgetConstraint": 1}
+    mkt = Counter(r.type.split(":")[-1] for r in children(registered, stacks["marketing-sentiment-analysis"]))
+    assert mkt == {"Deployment": 2, "Service": 2, "PersistentVolumeClaim": 2, "Secret": 1, "BudgetConstraint": 1}
+    assert {r.name for r in by(registered, "B00tJob")} == {"llm-batch-job", "sentiment-scoring"}
+    assert len(by(registered, "KueueQueues")) == 1 and len(by(registered, "GpuTimeSlicing")) == 1
+
+
+def test_every_kubernetes_object_has_a_component_parent_and_the_provider(registered: list[Registration]) -> None:
+    top_level = {"Namespace", "CustomResourceDefinition"}
+    for r in registered:
+        if r.custom and r.type.startswith("kubernetes:") and r.type.split(":")[-1] not in top_level:
+            assert r.parent_type.startswith("b00t:index:"), r.urn
+
+
+def test_gpu_limits_affinity_and_skip_await(registered: list[Registration]) -> None:
+    dep = next(r for r in by(registered, "apps/v1:Deployment") if r.name.endswith("vllm-server"))
+    pod = dep.inputs["spec"]["template"]["spec"]
+    assert pod["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    term = pod["affinity"]["podAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0]
+    assert term["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+    assert dep.inputs["metadata"]["annotations"]["pulumi.com/skipAwait"] == "true"
+    n8n = next(r for r in by(registered, "apps/v1:Deployment") if r.name.endswith("-n8n"))
+    assert "nvidia.com/gpu" not in n8n.inputs["spec"]["template"]["spec"]["containers"][0].get(
+        "resources", {}).get("limits", {})
+
+
+def test_jobs_have_queue_labels_and_wait_for_stacks(registered: list[Registration]) -> None:
+    job = next(r for r in by(registered, "batch/v1:Job") if r.name.endswith("llm-batch-job"))
+    assert job.inputs["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "gpu-queue"
+    stack = next(r for r in by(registered, "B00tStack") if r.name == "llm-inference-pipeline")
+    component = next(r for r in by(registered, "B00tJob") if r.name == "llm-batch-job")
+    assert job.parent == component.urn
+    # depending on a component means depending on everything it creates
+    stack_deployments = {r.urn for r in children(registered, stack) if r.type.endswith("Deployment")}
+    assert len(stack_deployments) == 3 and stack_deployments <= set(job.dependencies)
+    local = [r for r in by(registered, "LocalQueue")]
+    assert {r.inputs["metadata"]["name"] for r in local} == {"gpu-queue", "cpu-queue"}
+
+
+def test_secrets_are_pulumi_secrets(registered: list[Registration]) -> None:
+    secrets = by(registered, "core/v1:Secret")
+    assert len(secrets) == 5
+    for s in secrets:
+        # a secret value makes the whole stringData a Pulumi secret on the wire
+        assert is_secret(s.inputs["stringData"]) and s.inputs["stringData"]["value"], s.name
+
+
+def test_crd_before_cr(registered: list[Registration]) -> None:
+    crd = next(r for r in registered if r.type.endswith("CustomResourceDefinition"))
+    crs = by(registered, "b00t.io/v1:BudgetConstraint")
+    assert len(crs) == 3
+    for cr in crs:
+        assert crd.urn in cr.dependencies
+    flavors = {r.urn for r in by(registered, "ResourceFlavor")}
+    cq = next(iter(by(registered, "ClusterQueue")))
+    assert flavors <= set(cq.dependencies)
+
+
+def test_time_slicing_configmap(registered: list[Registration]) -> None:
+    cm = next(r for r in by(registered, "core/v1:ConfigMap"))
+    assert cm.inputs["metadata"]["namespace"] == "gpu-operator"
+    cfg = yaml.safe_load(cm.inputs["data"]["nvidia-a100"])
+    assert cfg["sharing"]["timeSlicing"]["resources"] == [{"name": "nvidia.com/gpu", "replicas": 4}]
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ({"b00t:namepsace": "x"}, r"b00t:namepsace: unknown key 'namepsace': did you mean 'namespace'\?"),
+    ({"b00t:prices": {"gpuHour": {"nvidia-a100": "-1"}}}, r"b00t:prices\.gpuHour\.nvidia-a100: .*negative"),
+    ({"b00t:kueue": {"borrowingLimit": 2}}, r"borrowingLimit needs a cohort"),
+    ({"b00t:skipAwait": "maybe"}, r"b00t:skipAwait: .*boolean"),
+    ({"kubernetes:kubeconfig": "/nonexistent/kubeconfig"}, r"kubernetes:kubeconfig: /nonexistent/kubeconfig does not"),
+    ({"b00t:stacks": ["no-such-stack"]}, r"stack 'no-such-stack\.stack' not found"),
+])
+def test_config_errors_are_clear(kubeconfig: Path, override: dict[str, object], message: str) -> None:
+    config = dev_config({"kubernetes:kubeconfig": str(kubeconfig), **override})
+    with pytest.raises(pulumi.RunError, match=message) as exc:
+        run_program(config)
+    assert "Traceback" not in str(exc.value)
+
+
+def test_missing_secret_value_is_a_clear_error(kubeconfig: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("N8N_BASIC_AUTH_PASSWORD")
+    with pytest.raises(pulumi.RunError, match=r"N8N_BASIC_AUTH_PASSWORD: secret has no value: export "
+                                              r"N8N_BASIC_AUTH_PASSWORD or run `pulumi config set --secret"):
+        run_program(dev_config({"kubernetes:kubeconfig": str(kubeconfig)}))
+
+
+def test_secret_from_config_wins(kubeconfig: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("N8N_BASIC_AUTH_PASSWORD")
+    regs = run_program(dev_config({"kubernetes:kubeconfig": str(kubeconfig),
+                                   "b00t:secrets": {"N8N_BASIC_AUTH_PASSWORD": "from-config"}}))
+    n8n = next(r for r in by(regs, "core/v1:Secret") if r.name.endswith("n8n-env"))
+    assert is_secret(n8n.inputs["stringData"])
+    assert n8n.inputs["stringData"]["value"]["N8N_BASIC_AUTH_PASSWORD"] == "from-config"
+
+
+def test_one_datum_change_changes_only_its_resources(kubeconfig: Path, tmp_path: Path, repo: Path) -> None:
+    for d in ("stacks", "components"):
+        shutil.copytree(repo / d, tmp_path / d)
+    config = dev_config({"kubernetes:kubeconfig": str(kubeconfig),
+                         "b00t:datumPaths": [str(tmp_path / "stacks"), str(tmp_path / "components")]})
+    before = {r.urn: r.inputs for r in run_program(config)}
+    f = tmp_path / "stacks" / "marketing-sentiment-analysis.stack.toml"
+    f.write_text(f.read_text().replace("cost_per_job = 0.50", "cost_per_job = 0.75"))
+    after = {r.urn: r.inputs for r in run_program(config)}
+    assert before.keys() == after.keys()
+    changed = sorted(urn.rsplit("::", 1)[1] for urn in before if before[urn] != after[urn])
+    # the budget CR, and the job whose cost annotation comes from the stack's cost_per_job
+    assert changed == ["ai-ml-dev-marketing-sentiment-analysis-budget", "ai-ml-dev-sentiment-scoring"]
+
+
+def test_outputs_are_exported(kubeconfig: Path) -> None:
+    regs = run_program(dev_config({"kubernetes:kubeconfig": str(kubeconfig)}))
+    stack = next(r for r in regs if r.type == "pulumi:pulumi:Stack")
+    assert stack.name == "b00t-k8s-dev"
