@@ -45,6 +45,9 @@ def check_inputs(
                 Problem("settings", f"group {name!r}.max_concurrent_jobs", f"must be an integer >= 1, got {m!r}")
             )
     types = {g.gpu_type for g in gpus}
+    if jobs and not gpus:
+        problems.append(Problem("inventory", "gpus", f"no GPUs to run {len(jobs)} job(s) on"))
+        raise ScheduleError(problems)
     for j in jobs:
         # One cheap test per job; the detailed messages only when something is off.
         if (
