@@ -1,0 +1,282 @@
+"""Edge cases of the epoch scheduler, its baselines, bounds, checker and metrics."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from b00t_pulumi.epoch import (
+    Deferred,
+    Epoch,
+    Gpu,
+    GroupSettings,
+    Job,
+    Placement,
+    Plan,
+    check_plan,
+    check_stability,
+    evaluate,
+    fifo_cold,
+    fifo_warm,
+    lower_bound_loads,
+    makespan_lower_bound,
+    percentile,
+    schedule,
+    uniform_inventory,
+    windowed_lower_bound_loads,
+)
+from b00t_pulumi.errors import ScheduleError
+
+
+def job(jid: str, group: str, submit: float, duration: float = 100.0, load: float = 10.0, **kw: object) -> Job:
+    return Job(id=jid, group=group, submit_s=submit, duration_s=duration, load_s=load, **kw)  # type: ignore[arg-type]
+
+
+def feasible(plan: Plan, jobs: list[Job], gpus: tuple[Gpu, ...] | list[Gpu], **kw: object) -> None:
+    assert check_plan(plan, jobs, gpus, **kw) == []  # type: ignore[arg-type]
+
+
+def test_empty_input_gives_an_empty_plan() -> None:
+    gpus = uniform_inventory(2, 4)
+    plan = schedule([], gpus)
+    assert plan.epochs == () and plan.deferred == () and plan.gpus == gpus
+    assert schedule([], []).epochs == ()
+    assert fifo_cold([], gpus).epochs == () and fifo_warm([], gpus).epochs == ()
+    m = evaluate(plan, [], gpus)
+    assert (m.jobs, m.loads, m.p95_added_wait_s, m.makespan_s) == (0, 0, 0.0, 0.0)
+
+
+def test_jobs_without_gpus_is_an_error() -> None:
+    with pytest.raises(ScheduleError, match="no GPUs"):
+        schedule([job("a", "m", 0)], [])
+
+
+def test_unknown_gpu_type_is_a_clear_error() -> None:
+    gpus = [Gpu("g0", gpu_type="A100", slots=2)]
+    with pytest.raises(ScheduleError) as err:
+        schedule([job("a", "m", 0, gpu_type="H100")], gpus)
+    assert "job 'a': gpu_type: no GPU of type 'H100' in the inventory (types there: A100)" in str(err.value)
+    with pytest.raises(ScheduleError, match="H100"):
+        fifo_warm([job("a", "m", 0, gpu_type="H100")], gpus)
+
+
+def test_invalid_jobs_and_settings_are_listed_together() -> None:
+    bad = [job("a", "m", 0, duration=0), job("a", "", float("nan"), load=-1, gpus=0)]
+    with pytest.raises(ScheduleError) as err:
+        schedule(bad, uniform_inventory(1, 1), default=GroupSettings(batch_window_s=-1))
+    text = str(err.value)
+    for needle in ("duration_s", "group", "submit_s", "load_s", "gpus", "duplicate job id", "batch_window"):
+        assert needle in text
+
+
+def test_one_load_serves_a_warm_group() -> None:
+    gpus = uniform_inventory(1, 2)
+    jobs = [job("a", "m", 0), job("b", "m", 50), job("c", "m", 500)]
+    plan = schedule(jobs, gpus)
+    feasible(plan, jobs, gpus)
+    assert plan.loads == 1 and len(plan.epochs) == 1
+    assert [p.start_s for p in plan.epochs[0].jobs] == [10, 50, 500]
+
+
+def test_more_groups_than_gpus() -> None:
+    gpus = uniform_inventory(2, 2)
+    jobs = [job(f"j{i}", f"m{i % 5}", i * 30.0) for i in range(20)]
+    plan = schedule(jobs, gpus)
+    feasible(plan, jobs, gpus)
+    assert len(plan.placements()) == 20
+    assert plan.loads >= 5
+
+
+def test_hold_to_batch_shares_one_load() -> None:
+    # g0 holds a busy model; three jobs of a cold model arrive within its window: one load.
+    gpus = uniform_inventory(2, 4)
+    jobs = [job("h1", "hot", 0, duration=5000), job("h2", "hot", 1, duration=5000)]
+    jobs += [job("other", "o", 2, duration=100)]
+    jobs += [job(f"c{i}", "cold", 300 + 100 * i, duration=60) for i in range(3)]
+    plan = schedule(jobs, gpus)
+    feasible(plan, jobs, gpus)
+    cold = [e for e in plan.epochs if e.group == "cold"]
+    assert len(cold) == 1 and len(cold[0].jobs) == 3
+    waits = [p.start_s - j.submit_s for j in jobs for p in cold[0].jobs if p.id == j.id]
+    assert max(waits) <= 900
+
+
+def test_group_larger_than_one_gpu_is_split() -> None:
+    gpus = uniform_inventory(3, 2)
+    jobs = [job(f"j{i}", "big", 0, duration=1000) for i in range(10)]
+    plan = schedule(jobs, gpus, default=GroupSettings(batch_window_s=0))
+    feasible(plan, jobs, gpus)
+    assert len({e.gpu for e in plan.epochs}) == 3
+    assert len(plan.placements()) == 10
+
+
+def test_jobs_longer_than_the_window() -> None:
+    gpus = uniform_inventory(1, 1)
+    jobs = [job("long", "m", 0, duration=10_000), job("next", "m", 10)]
+    plan = schedule(jobs, gpus, default=GroupSettings(batch_window_s=900))
+    feasible(plan, jobs, gpus)
+    p = plan.placements()
+    assert p["long"].end_s == 10_010 and p["next"].start_s == 10_010
+    assert plan.loads == 1
+
+
+def test_gang_job_runs_on_several_gpus_at_once_or_is_deferred() -> None:
+    gpus = uniform_inventory(3, 2)
+    jobs = [job("g", "m", 0, gpus=2), job("solo", "m", 5), job("huge", "m", 0, gpus=4)]
+    plan = schedule(jobs, gpus)
+    feasible(plan, jobs, gpus)
+    gang = [e for e in plan.epochs if any(p.id == "g" for p in e.jobs)]
+    assert len(gang) == 2 and len({e.gpu for e in gang}) == 2
+    assert plan.deferred == (
+        Deferred("huge", "needs 4 GPUs at once but the inventory has 3; add GPUs or lower gpus"),
+    )
+
+
+def test_gpu_types_are_respected() -> None:
+    gpus = [Gpu("a0", gpu_type="A100", slots=1), Gpu("h0", gpu_type="H100", slots=1)]
+    jobs = [job("x", "m", 0, gpu_type="H100"), job("y", "m", 0, gpu_type="A100"), job("z", "m", 0)]
+    plan = schedule(jobs, gpus)
+    feasible(plan, jobs, gpus)
+    where = {p.id: e.gpu for e in plan.epochs for p in e.jobs}
+    assert where["x"] == "h0" and where["y"] == "a0"
+
+
+def test_max_concurrent_jobs_caps_a_group() -> None:
+    gpus = uniform_inventory(2, 4)
+    settings = {"m": GroupSettings(batch_window_s=900, max_concurrent_jobs=1)}
+    jobs = [job(f"j{i}", "m", 0, duration=100) for i in range(4)]
+    plan = schedule(jobs, gpus, groups=settings)
+    feasible(plan, jobs, gpus, groups=settings)
+    starts = sorted(p.start_s for p in plan.placements().values())
+    assert starts == [10, 110, 210, 310]
+
+
+def test_daily_limit_defers_with_a_reason_and_never_overruns() -> None:
+    gpus = uniform_inventory(1, 4)
+    jobs = [job(f"j{i}", "m", i * 10.0, cost=Decimal("2.50")) for i in range(6)]
+    plan = schedule(jobs, gpus, daily_limit=Decimal("10"))
+    feasible(plan, jobs, gpus, daily_limit=Decimal("10"))
+    assert len(plan.placements()) == 4
+    assert [d.id for d in plan.deferred] == ["j4", "j5"]
+    assert "daily limit 10" in plan.deferred[0].reason and "Next window starts at 86400 s" in plan.deferred[0].reason
+    assert evaluate(plan, jobs, gpus, daily_limit=Decimal("10")).budget_overruns == 0
+    cold = fifo_cold(jobs, gpus)
+    assert evaluate(cold, jobs, gpus, daily_limit=Decimal("10")).budget_overruns == 2
+
+
+def test_plans_are_deterministic_with_stable_ids() -> None:
+    gpus = uniform_inventory(2, 2)
+    jobs = [job(f"j{i}", f"m{i % 3}", float(i % 4) * 100) for i in range(12)]
+    a = schedule(jobs, gpus)
+    b = schedule(list(reversed(jobs)), list(reversed(gpus)))
+    assert a == b
+    assert [e.id for e in a.epochs][:2] == ["gpu00-e1", "gpu01-e1"]
+
+
+def test_replan_keeps_started_epochs_and_extends_the_warm_one() -> None:
+    gpus = uniform_inventory(1, 2)
+    jobs = [job("a", "m", 0, duration=1000)]
+    first = schedule(jobs, gpus)
+    more = [*jobs, job("b", "m", 200, duration=100), job("c", "other", 300)]
+    second = schedule(more, gpus, previous=first, now=250)
+    feasible(second, more, gpus)
+    assert check_stability(first, second, 250) == []
+    kept = second.epochs[0]
+    assert kept.id == first.epochs[0].id and kept.load_start_s == 0 and kept.start_s == 10
+    assert [p.id for p in kept.jobs] == ["a", "b"]
+    assert second.placements()["b"].start_s == 250  # no load: the GPU already holds the model
+    assert second.epochs[-1].group == "other" and second.epochs[-1].load_start_s >= kept.end_s
+    assert second.loads == 2
+
+
+def test_replan_with_a_previous_plan_on_a_removed_gpu_plans_its_jobs_again() -> None:
+    jobs = [job("a", "m", 0)]
+    first = schedule(jobs, uniform_inventory(2, 1))
+    gpus = [Gpu("other", slots=1)]
+    second = schedule(jobs, gpus, previous=first, now=50)
+    feasible(second, jobs, gpus)
+    assert second.placements()["a"].start_s >= 50
+
+
+def test_fifo_baselines() -> None:
+    gpus = uniform_inventory(1, 2)
+    jobs = [job("a", "m", 0), job("b", "m", 5), job("c", "n", 300)]
+    cold = fifo_cold(jobs, gpus)
+    feasible(cold, jobs, gpus, exclusive=False)
+    assert cold.loads == 3 and cold.load_gpu_seconds == 30
+    warm = fifo_warm(jobs, gpus)
+    feasible(warm, jobs, gpus)
+    assert warm.loads == 2
+    assert warm.placements()["b"].start_s == 10  # joins the loading model: no second load
+    # Cold plans share GPUs between models, so they fail the one-model-per-GPU check.
+    mixed = fifo_cold([job("x", "m", 0), job("y", "n", 0)], gpus)
+    assert check_plan(mixed, [job("x", "m", 0), job("y", "n", 0)], gpus, exclusive=True) != []
+
+
+def test_lower_bounds() -> None:
+    one = [Gpu("g", slots=1)]
+    two = [Gpu("g", slots=2)]
+    jobs = [job(f"j{i}", "m", 0, duration=1000) for i in range(10)]
+    assert lower_bound_loads(jobs, one, None) == 1
+    assert lower_bound_loads(jobs, one, 5000) == 3  # 10000 s of work, 4990 s per load
+    assert lower_bound_loads(jobs, two, 5000) == 2
+    assert lower_bound_loads(jobs, two, 5000, held={"m": 1}) == 0
+    assert lower_bound_loads([job("z", "free", 0, load=0)], one, None) == 0
+    assert lower_bound_loads([job("w", "m", 0, gpus=3)], one * 3, None) == 3
+    # Two models take turns on one GPU, one job each per window: one load per turn.
+    alt = [job(f"{g}{k}", g, k * 1000.0, duration=50) for k in range(5) for g in "ab"]
+    settings = GroupSettings(batch_window_s=100)
+    assert windowed_lower_bound_loads(alt, 1, default=settings) == 5
+    plan = schedule(alt, one, default=settings)
+    assert plan.loads >= 5
+    assert makespan_lower_bound([job("a", "m", 0)], one) == 100
+    assert makespan_lower_bound([job("a", "m", 0)], one, now=0) == 110
+    assert makespan_lower_bound(jobs, two) == 5000
+
+
+def test_percentile_is_nearest_rank() -> None:
+    assert percentile([float(i) for i in range(1, 21)], 95) == 19
+    assert percentile([5.0], 95) == 5 and percentile([], 95) == 0
+
+
+def test_checker_finds_what_is_wrong() -> None:
+    gpus = [Gpu("g", slots=1)]
+    jobs = [job("a", "m", 100), job("b", "n", 0), job("c", "m", 0), job("d", "m", 0)]
+    plan = Plan(
+        gpus=tuple(gpus),
+        epochs=(
+            Epoch("e1", "g", "m", 0, 10, 10, 200, (Placement("a", 50, 150), Placement("c", 60, 160))),
+            Epoch("e2", "g", "n", 100, 0, 100, 300, (Placement("b", 100, 150),)),
+            Epoch("e3", "nowhere", "m", 0, 10, 10, 20, ()),
+        ),
+        deferred=(Deferred("c", "x"), Deferred("zz", "")),
+    )
+    problems = "\n".join(check_plan(plan, jobs, gpus))
+    for needle in (
+        "job a: starts at 50 before its submit 100",
+        "epoch e2: loads 0 s but model 'n' takes 10.0 s and g did not hold it before",
+        "starts loading at 100 while epoch e1",
+        "gpu g: 3 jobs at once at t=100, it has 1 slots",
+        "runs 50 s, its duration is 100.0 s",
+        "unknown GPU 'nowhere'",
+        "job c: both deferred and placed",
+        "deferred job 'zz' is not a known job",
+        "job d: neither placed nor deferred",
+    ):
+        assert needle in problems
+
+
+def test_plan_json_round_trip() -> None:
+    gpus = uniform_inventory(2, 2)
+    jobs = [job(f"j{i}", f"m{i % 3}", i * 77.5) for i in range(9)] + [job("big", "m0", 0, gpus=3)]
+    plan = schedule(jobs, gpus)
+    data = plan.to_dict()
+    assert set(data) == {"gpus", "epochs", "deferred"}
+    assert data["gpus"][0] == {"id": "gpu00", "slots": 2}
+    assert set(data["epochs"][0]) == {"id", "gpu", "group", "load_start_s", "load_s", "start_s", "end_s", "jobs"}
+    back = Plan.from_dict(data)
+    assert back.epochs == plan.epochs and back.deferred == plan.deferred
+    assert check_plan(back, jobs) == []
+    with pytest.raises(ScheduleError, match="not a plan"):
+        Plan.from_dict({"epochs": [{"id": 1}]})
