@@ -226,7 +226,7 @@ class K8sSettings(_Strict):
     max_replicas: int = Field(default=1, ge=1, le=1000)
     replicas: int | None = Field(default=None, ge=0, le=1000, description="fixed replicas without autoscaling")
     gpu_members: list[str] | None = Field(default=None, description="member ids that get the stack's GPUs")
-    storage: Quantity | None = Field(default=None, description="size of each PersistentVolumeClaim")
+    storage: Quantity | None = Field(default=None, description="size of each PVC made from a docker volume")
     storage_class: str | None = None
 
     @model_validator(mode="before")

@@ -272,8 +272,9 @@ class Planner:
                 claim = f"{d.name}-{vol.claim_suffix()}"[:63].rstrip("-")
                 vname = to_dns1123(vol.claim_suffix(), 63)
                 plan.objects.append(self._pvc(claim, ns, self._base_labels(d.name, stack.name)
-                                              | {"b00t.io/stack": stack.name}, self.settings.volume_size,
-                                              "ReadWriteOnce"))
+                                              | {"b00t.io/stack": stack.name},
+                                              (k8s.storage if k8s and k8s.storage else self.settings.volume_size),
+                                              "ReadWriteOnce", k8s.storage_class if k8s else None))
                 if not vol.is_named:
                     plan.notes.append(f"{d.id}: bind mount {vol.source} became PersistentVolumeClaim {claim}")
                 volumes.append({"name": vname, "persistentVolumeClaim": {"claimName": claim}})
@@ -363,10 +364,11 @@ class Planner:
         plan.objects = sort_for_apply(plan.objects)
         return plan
 
-    def _pvc(self, name: str, ns: str, labels: dict[str, str], size: str, mode: str) -> K8sObject:
+    def _pvc(self, name: str, ns: str, labels: dict[str, str], size: str, mode: str,
+             storage_class: str | None = None) -> K8sObject:
         spec: dict[str, Any] = {"accessModes": [mode], "resources": {"requests": {"storage": size}}}
-        if self.settings.storage_class:
-            spec["storageClassName"] = self.settings.storage_class
+        if storage_class or self.settings.storage_class:
+            spec["storageClassName"] = storage_class or self.settings.storage_class
         return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta(name, ns, labels=labels),
                 "spec": spec}
 
