@@ -1,0 +1,79 @@
+"""pulumi_policy wrappers of the rules (imported by policy/__main__.py only)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    PolicyPack,
+    ReportViolation,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from b00t_pulumi.errors import B00tError
+from b00t_pulumi.policy.rules import POLICIES, Resource, budget_within_daily_limit
+
+PACK_NAME = "b00t-budget"
+
+_LEDGER_SCHEMA = PolicyConfigSchema(
+    properties={"ledgerUrl": {"type": "string", "description": "budget ledger to add current-window spend from"}},
+)
+
+
+def ledger_spend_lookup(url: str, now: datetime | None = None) -> Any:
+    """spend(BudgetConstraint resource) -> current-window spend from the ledger (None when unknown)."""
+    from b00t_pulumi.budget import current_window, open_ledger
+
+    ledger = open_ledger(url)
+
+    def spend(b: Resource) -> Decimal | None:
+        spec = b.props.get("spec") or {}
+        try:
+            window = current_window(str(spec.get("resetSchedule", "0 0 * * *")), str(spec.get("timezone", "UTC")),
+                                    now or datetime.now(UTC))
+            return ledger.spend(b.name, window.start, str(spec.get("currency", "USD"))).amount
+        except B00tError:
+            return None
+
+    return spend
+
+
+def _resources(args: StackValidationArgs) -> list[Resource]:
+    return [Resource(r.resource_type, r.props, r.urn) for r in args.resources]
+
+
+def _policy(name: str) -> StackValidationPolicy:
+    rule, description = POLICIES[name]
+
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        config: Mapping[str, Any] = args.get_config()
+        if name == "budget-within-daily-limit":
+            url = config.get("ledgerUrl")
+            spend = ledger_spend_lookup(str(url)) if url else None
+            violations = budget_within_daily_limit(_resources(args), config, spend)
+        else:
+            violations = rule(_resources(args), config)
+        for v in violations:
+            report_violation(v.message, v.urn or None)
+
+    return StackValidationPolicy(
+        name=name,
+        description=description,
+        validate=validate,
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=_LEDGER_SCHEMA if name == "budget-within-daily-limit" else None,
+    )
+
+
+def policies() -> list[StackValidationPolicy]:
+    return [_policy(name) for name in POLICIES]
+
+
+def build_pack() -> PolicyPack:
+    return PolicyPack(name=PACK_NAME, policies=list(policies()), enforcement_level=EnforcementLevel.MANDATORY)

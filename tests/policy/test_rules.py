@@ -1,0 +1,147 @@
+"""Policy rules and the pack's validate functions, on the planner's real objects, edited to break."""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pulumi_policy import PolicyCustomTimeouts, PolicyResource, PolicyResourceOptions, StackValidationArgs
+
+from b00t_pulumi.datum import Catalog
+from b00t_pulumi.plan import Planner
+from b00t_pulumi.plan.render import materialize
+from b00t_pulumi.policy import rules
+from b00t_pulumi.policy.rules import Resource
+from b00t_pulumi.settings import load_environment
+
+
+def token(obj: dict[str, Any]) -> str:
+    api = obj["apiVersion"]
+    return f"kubernetes:{'core/' + api if '/' not in api else api}:{obj['kind']}"
+
+
+@pytest.fixture()
+def resources(repo: Path) -> list[Resource]:
+    cat = Catalog.load([repo / "stacks", repo / "components"])
+    planner = Planner(cat, load_environment("dev", repo), environ={})
+    objs = [materialize(o, show_secrets=False) for o in planner.plan_cluster().all_objects()]
+    return [Resource(token(o), o, f"urn:{o['kind']}:{o['metadata']['name']}") for o in objs]
+
+
+def find(res: list[Resource], kind: str, name: str) -> Resource:
+    return next(r for r in res if r.kind == kind and r.name == name)
+
+
+def edit(res: list[Resource], kind: str, name: str) -> tuple[list[Resource], dict[str, Any]]:
+    """A deep copy of the resources, and the props of one of them to change."""
+    out = [Resource(r.type, copy.deepcopy(dict(r.props)), r.urn) for r in res]
+    target = find(out, kind, name)
+    return out, target.props  # type: ignore[return-value]
+
+
+def test_the_dev_plan_passes_every_policy(resources: list[Resource]) -> None:
+    assert rules.run_all(resources) == {name: [] for name in rules.POLICIES}
+
+
+def _set_daily(props: dict[str, Any], amount: str) -> None:
+    props["metadata"]["annotations"]["b00t.io/estimated-daily-cost"] = amount
+
+
+@pytest.mark.parametrize(("vllm", "pytorch", "over"), [
+    ("24.00", "24.00", False),   # the plan: 48.00 of 100.00
+    ("50.00", "50.00", False),   # exactly at the limit is within it
+    ("50.01", "50.00", True),    # a cent over
+])
+def test_budget_over_at_under(resources: list[Resource], vllm: str, pytorch: str, over: bool) -> None:
+    res, props = edit(resources, "Deployment", "vllm-server")
+    _set_daily(props, vllm)
+    _set_daily(find(res, "Deployment", "pytorch").props, pytorch)  # type: ignore[arg-type]
+    violations = rules.budget_within_daily_limit(res, {})
+    assert bool(violations) == over
+    if over:
+        assert "BudgetConstraint ai-ml-dev/llm-inference-pipeline-budget: estimated 100.01 USD per day is over " \
+               "the daily limit of 100.00 USD" in violations[0].message
+        assert violations[0].urn == "urn:BudgetConstraint:llm-inference-pipeline-budget"
+
+
+def test_budget_adds_ledger_spend(resources: list[Resource]) -> None:
+    spent = {"llm-inference-pipeline-budget": Decimal("52.01")}
+    violations = rules.budget_within_daily_limit(resources, {}, lambda b: spent.get(b.name))
+    assert len(violations) == 1 and "ledger spend 52.01" in violations[0].message
+
+
+def test_job_cost_counts(resources: list[Resource]) -> None:
+    res, props = edit(resources, "Job", "llm-batch-job")
+    props["metadata"]["annotations"]["b00t.io/estimated-cost"] = "50.01"
+    assert "llm-batch-job-budget" in rules.budget_within_daily_limit(res, {})[0].message
+
+
+def test_unknown_costs_during_preview_do_not_crash(resources: list[Resource]) -> None:
+    res, props = edit(resources, "Deployment", "vllm-server")
+    _set_daily(props, "04da6b54-80e4-46f7-96ec-b56ff0331ba9")  # Pulumi's unknown sentinel
+    assert rules.budget_within_daily_limit(res, {}) == []
+
+
+def test_gpu_limits_required(resources: list[Resource]) -> None:
+    res, props = edit(resources, "Deployment", "vllm-server")
+    c = props["spec"]["template"]["spec"]["containers"][0]
+    c["resources"]["requests"]["nvidia.com/gpu"] = c["resources"]["limits"].pop("nvidia.com/gpu")
+    msgs = [v.message for v in rules.gpu_limits_required(res, {})]
+    assert any("requests nvidia.com/gpu without a limit" in m for m in msgs)
+    assert any("placed on nvidia-a100 nodes but no container sets" in m for m in msgs)
+
+
+def test_gpu_jobs_use_kueue(resources: list[Resource]) -> None:
+    res, props = edit(resources, "Job", "llm-batch-job")
+    del props["metadata"]["labels"]["kueue.x-k8s.io/queue-name"]
+    (v,) = rules.gpu_jobs_use_kueue(res, {})
+    assert "Job ai-ml-dev/llm-batch-job uses GPUs but has no kueue.x-k8s.io/queue-name label" in v.message
+
+
+def test_time_slicing_covers_concurrency(resources: list[Resource]) -> None:
+    res, props = edit(resources, "ConfigMap", "time-slicing-config")
+    props["data"]["nvidia-a100"] = props["data"]["nvidia-a100"].replace("replicas: 4", "replicas: 2")
+    msgs = [v.message for v in rules.time_slicing_covers_concurrency(res, {})]
+    assert msgs and all("runs up to 4 jobs per nvidia-a100 GPU but time-slicing gives only 2" in m for m in msgs)
+    res2, props2 = edit(resources, "ConfigMap", "time-slicing-config")
+    props2["data"] = {"nvidia-h100": props2["data"]["nvidia-a100"]}
+    assert any("no time-slicing config has a key 'nvidia-a100'" in v.message
+               for v in rules.time_slicing_covers_concurrency(res2, {}))
+
+
+@pytest.mark.parametrize(("image", "bad"), [("redis:7.2-alpine", False), ("redis", True), ("redis:latest", True),
+                                            ("localhost:5000/redis", True), ("redis@sha256:" + "a" * 64, False)])
+def test_no_latest_images(resources: list[Resource], image: str, bad: bool) -> None:
+    res, props = edit(resources, "Deployment", "redis")
+    props["spec"]["template"]["spec"]["containers"][0]["image"] = image
+    assert bool(rules.no_latest_images(res, {})) == bad
+
+
+def test_no_plaintext_secrets(resources: list[Resource]) -> None:
+    res, props = edit(resources, "Deployment", "n8n")
+    env = props["spec"]["template"]["spec"]["containers"][0]["env"]
+    env.append({"name": "DB_PASSWORD", "value": "hunter2"})
+    env.append({"name": "ALERTS", "value": "https://n8n.example/webhook/x"})
+    msgs = [v.message for v in rules.no_plaintext_secrets(res, {})]
+    assert len(msgs) == 2 and "env DB_PASSWORD of container n8n is a plain value" in msgs[0]
+
+
+def test_pack_validate_functions(resources: list[Resource]) -> None:
+    from b00t_pulumi.policy.pack import policies
+
+    res, props = edit(resources, "Deployment", "vllm-server")
+    _set_daily(props, "99.00")
+    opts = PolicyResourceOptions(protect=False, ignore_changes=[], delete_before_replace=None, aliases=[],
+                                 custom_timeouts=PolicyCustomTimeouts(0, 0, 0), additional_secret_outputs=[])
+    pres = [PolicyResource(r.type, r.props, r.urn, r.name, opts, None, None, [], {}) for r in res]
+    reported: dict[str, list[tuple[str, str | None]]] = {}
+    for p in policies():
+        def report(msg: str, urn: str | None = None, _name: str = p.name) -> None:
+            reported.setdefault(_name, []).append((msg, urn))
+
+        p.validate(StackValidationArgs(pres, config={}), report)
+    assert set(reported) == {"budget-within-daily-limit"}
+    assert "123.00 USD per day is over" in reported["budget-within-daily-limit"][0][0]
