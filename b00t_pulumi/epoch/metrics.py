@@ -65,7 +65,9 @@ def budget_overruns(plan: Plan, jobs: Sequence[Job], daily_limit: Decimal | None
     if daily_limit is None:
         return 0
     by_id = {j.id: j for j in jobs}
-    rows = sorted((p.start_s, p.id) for p in plan.placements().values() if by_id[p.id].cost is not None)
+    rows = sorted(
+        (p.start_s, p.id) for p in plan.placements().values() if p.id in by_id and by_id[p.id].cost is not None
+    )
     spent: dict[int, Decimal] = {}
     over = 0
     for start, jid in rows:
@@ -91,7 +93,8 @@ def evaluate(
 ) -> Metrics:
     """The metrics of ``plan``. ``fifo_load_gpu_seconds`` defaults to one load per job and GPU."""
     by_id = {j.id: j for j in jobs}
-    placed = plan.placements()
+    # Jobs of the plan that the caller did not pass (e.g. kept from an earlier plan) are not counted.
+    placed = {k: p for k, p in plan.placements().items() if k in by_id}
     waits = [p.start_s - by_id[p.id].submit_s for p in placed.values()]
     t0 = min((j.submit_s for j in jobs), default=0.0)
     end = max((p.end_s for p in placed.values()), default=t0)
