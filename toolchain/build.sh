@@ -8,6 +8,7 @@
 #   toolchain/build.sh              build what is missing or stale (progress on stderr)
 #   toolchain/build.sh --print-env  print KEY=VALUE lines for an already built toolchain
 #                                   (for Python and `eval`); exits 1 if something is missing
+#   toolchain/build.sh --print-env cluster   the same, requiring only the API server pieces
 #   toolchain/build.sh --help
 set -euo pipefail
 
@@ -46,9 +47,11 @@ etcd_path() {
   command -v etcd 2>/dev/null
 }
 
-print_env() {
-  local missing=() path_dirs=() pulumi_bin etcd
-  if pulumi_bin="$(system_pulumi)"; then
+print_env() { # print_env [cluster]: with "cluster", only the API server pieces must exist
+  local only="${1:-}" missing=() path_dirs=() pulumi_bin etcd
+  if [[ "$only" == cluster ]]; then
+    pulumi_bin=""
+  elif pulumi_bin="$(system_pulumi)"; then
     # An installed CLI ships its own language host and dynamic-provider shim beside it.
     :
   else
@@ -57,7 +60,7 @@ print_env() {
     [[ -x "$PULUMI_DIR/bin/pulumi-language-python" ]] || missing+=("language host ($PULUMI_DIR/bin)")
     path_dirs+=("$PULUMI_DIR/bin")
   fi
-  [[ -x "$K8SPROV_DIR/bin/pulumi-resource-kubernetes" ]] || missing+=("pulumi-resource-kubernetes ($K8SPROV_DIR/bin)")
+  [[ -x "$K8SPROV_DIR/bin/pulumi-resource-kubernetes" || "$only" == cluster ]] || missing+=("pulumi-resource-kubernetes ($K8SPROV_DIR/bin)")
   [[ -x "$KUBE_DIR/bin/kube-apiserver" ]] || missing+=("kube-apiserver ($KUBE_DIR/bin)")
   [[ -f "$KUEUE_DIR/crds/kueue.x-k8s.io_clusterqueues.yaml" ]] || missing+=("Kueue CRDs ($KUEUE_DIR/crds)")
   etcd="$(etcd_path)" || missing+=("etcd (apt-get install $ETCD_DEBIAN_PACKAGE, or set B00T_ETCD)")
@@ -74,7 +77,7 @@ B00T_TOOLCHAIN_DIR=$TC
 B00T_TOOLCHAIN_PATH=$joined
 PATH=$joined:$PATH
 PULUMI_BIN=$pulumi_bin
-PULUMI_CLI_VERSION=$("$pulumi_bin" version 2>/dev/null | head -n1)
+PULUMI_CLI_VERSION=$([[ -n "$pulumi_bin" ]] && "$pulumi_bin" version 2>/dev/null | head -n1)
 PULUMI_SDK_VERSION=$PULUMI_SDK_VERSION
 PULUMI_K8S_PROVIDER_VERSION=$PULUMI_K8S_PROVIDER_VERSION
 KUBERNETES_VERSION=$KUBERNETES_VERSION
@@ -88,7 +91,7 @@ EOF
 }
 
 case "${1:-}" in
-  --print-env) print_env; exit 0 ;;
+  --print-env) print_env "${2:-}"; exit 0 ;;
   -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   "") ;;
   *) die "unknown argument: $1 (try --help)" ;;
@@ -145,7 +148,7 @@ need_go() {
     die "$v is too old: kube-apiserver $KUBERNETES_VERSION needs Go >= 1.26 (GOTOOLCHAIN=local: no toolchain download)"
   fi
   [[ "$(go env GOPROXY)" != "off" ]] || die "GOPROXY=off: the toolchain is built from the Go module proxy"
-  say "checking the Go module proxy ($(go env GOPROXY)) with go $v..."
+  say "checking the Go module proxy ($(go env GOPROXY)) with $v..."
   if ! out="$(go mod download -json "github.com/pulumi/pulumi/sdk/v3@$PULUMI_SDK_VERSION" 2>&1)" || grep -q '"Error"' <<<"$out"; then
     echo "$out" >&2
     die "cannot reach the Go module proxy (GOPROXY=$(go env GOPROXY)); the toolchain is built from it"

@@ -95,7 +95,7 @@ def die(msg: str) -> None:
 
 
 def toolchain_env() -> dict[str, str]:
-    proc = subprocess.run([str(HERE / "build.sh"), "--print-env"], capture_output=True, text=True)
+    proc = subprocess.run([str(HERE / "build.sh"), "--print-env", "cluster"], capture_output=True, text=True)
     if proc.returncode != 0:
         die(proc.stderr.strip() or "toolchain/build.sh --print-env failed")
     return dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
@@ -152,7 +152,8 @@ def ready(state: dict) -> bool:
 
 
 def is_up(state: dict | None) -> bool:
-    return bool(state) and pid_alive(state["etcd_pid"], "etcd") and \
+    # "complete" is written last by `up`: an interrupted `up` leaves a stale state, not a cluster.
+    return bool(state) and state.get("complete", False) and pid_alive(state["etcd_pid"], "etcd") and \
         pid_alive(state["apiserver_pid"], "kube-apiserver") and ready(state)
 
 
@@ -223,7 +224,7 @@ def install_crds(api: Api, crd_dir: Path) -> None:
             code, body = api.request("GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{n}")
             if code != 200:
                 return False
-            conds = json.loads(body).get("status", {}).get("conditions", [])
+            conds = (json.loads(body).get("status") or {}).get("conditions") or []
             if not any(c["type"] == "Established" and c["status"] == "True" for c in conds):
                 return False
         return True
@@ -312,6 +313,8 @@ def up() -> None:
              timeout=60)
     write_kubeconfig(server, token, (pki / "apiserver.crt").read_bytes())
     install_crds(api, Path(env["KUEUE_CRDS_DIR"]))
+    state["complete"] = True
+    STATE_FILE.write_text(json.dumps(state, indent=2) + "\n")
     log(f"up in {time.monotonic() - t0:.1f}s: {server}")
     print(f"KUBECONFIG={KUBECONFIG}")
 
