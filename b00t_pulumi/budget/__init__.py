@@ -1,0 +1,93 @@
+"""Budgets: the cost model, budget windows, the ledger and the controller that decides.
+
+Pure Python (never imports pulumi). The gates and the CLI use:
+
+- ``Money`` (exact Decimal + currency), ``job_cost`` / ``deployment_daily_cost`` / ``translate``;
+- ``current_window`` / ``next_window_start`` (cron ``reset_schedule`` in ``timezone``);
+- ``open_ledger(url)`` -> ``Ledger`` (sqlite, dynamodb, k8s) with atomic, idempotent ``reserve``;
+- ``BudgetController`` -> ``Approved`` / ``Alert`` / ``Deferred`` / ``Rejected`` and ``Projection``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from b00t_pulumi.budget.cost import (
+        QuotaTranslation,
+        constraint_currency,
+        deployment_cost,
+        deployment_daily_cost,
+        gpu_hour_price,
+        gpu_quota,
+        hourly_cost,
+        job_cost,
+        jobs_per_window,
+        limit_of,
+        translate,
+    )
+    from b00t_pulumi.budget.money import Money
+    from b00t_pulumi.budget.window import Window, current_window, iso_utc, next_window_start, parse_time
+
+# name -> module; imported on first access (PEP 562), so ``b00t_pulumi.budget.ledger.sqlite`` alone
+# does not pull in pydantic, boto3 or the kubernetes client.
+_LAZY: dict[str, str] = {
+    "Money": "money",
+    "QuotaTranslation": "cost",
+    "Window": "window",
+    "constraint_currency": "cost",
+    "current_window": "window",
+    "deployment_cost": "cost",
+    "deployment_daily_cost": "cost",
+    "gpu_hour_price": "cost",
+    "gpu_quota": "cost",
+    "hourly_cost": "cost",
+    "iso_utc": "window",
+    "job_cost": "cost",
+    "jobs_per_window": "cost",
+    "limit_of": "cost",
+    "next_window_start": "window",
+    "parse_time": "window",
+    "translate": "cost",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def constraint_id_for(datum_id: str) -> str:
+    """The constraint id of a datum's budget: its datum id (``llm-inference-pipeline.stack``).
+
+    Unique in a catalog, valid as a Kubernetes object name, and the name of the BudgetConstraint
+    custom resource the ``k8s://`` ledger writes to.
+    """
+    return datum_id
+
+
+__all__ = [
+    "Money",
+    "QuotaTranslation",
+    "Window",
+    "constraint_currency",
+    "constraint_id_for",
+    "current_window",
+    "deployment_cost",
+    "deployment_daily_cost",
+    "gpu_hour_price",
+    "gpu_quota",
+    "hourly_cost",
+    "iso_utc",
+    "job_cost",
+    "jobs_per_window",
+    "limit_of",
+    "next_window_start",
+    "parse_time",
+    "translate",
+]
