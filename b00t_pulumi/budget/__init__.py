@@ -27,17 +27,29 @@ if TYPE_CHECKING:
         limit_of,
         translate,
     )
+    from b00t_pulumi.budget.ledger import (
+        Ledger,
+        Reservation,
+        ReserveResult,
+        default_ledger_url,
+        open_ledger,
+        redact_url,
+    )
     from b00t_pulumi.budget.money import Money
     from b00t_pulumi.budget.window import Window, current_window, iso_utc, next_window_start, parse_time
 
 # name -> module; imported on first access (PEP 562), so ``b00t_pulumi.budget.ledger.sqlite`` alone
 # does not pull in pydantic, boto3 or the kubernetes client.
 _LAZY: dict[str, str] = {
+    "Ledger": "ledger",
     "Money": "money",
     "QuotaTranslation": "cost",
+    "Reservation": "ledger",
+    "ReserveResult": "ledger",
     "Window": "window",
     "constraint_currency": "cost",
     "current_window": "window",
+    "default_ledger_url": "ledger",
     "deployment_cost": "cost",
     "deployment_daily_cost": "cost",
     "gpu_hour_price": "cost",
@@ -48,7 +60,9 @@ _LAZY: dict[str, str] = {
     "jobs_per_window": "cost",
     "limit_of": "cost",
     "next_window_start": "window",
+    "open_ledger": "ledger",
     "parse_time": "window",
+    "redact_url": "ledger",
     "translate": "cost",
 }
 
@@ -72,12 +86,16 @@ def constraint_id_for(datum_id: str) -> str:
 
 
 __all__ = [
+    "Ledger",
     "Money",
     "QuotaTranslation",
+    "Reservation",
+    "ReserveResult",
     "Window",
     "constraint_currency",
     "constraint_id_for",
     "current_window",
+    "default_ledger_url",
     "deployment_cost",
     "deployment_daily_cost",
     "gpu_hour_price",
@@ -88,6 +106,8 @@ __all__ = [
     "jobs_per_window",
     "limit_of",
     "next_window_start",
+    "open_ledger",
     "parse_time",
+    "redact_url",
     "translate",
 ]
