@@ -14,6 +14,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from b00t_pulumi.budget.alerts import WebhookAlerter, alert_payload, expand_env, redact_webhook
+    from b00t_pulumi.budget.controller import BudgetController, BudgetStatus, CostItem, Projection
     from b00t_pulumi.budget.cost import (
         QuotaTranslation,
         constraint_currency,
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
         limit_of,
         translate,
     )
+    from b00t_pulumi.budget.decisions import Alert, Approved, Decision, Deferred, Rejected
     from b00t_pulumi.budget.ledger import (
         Ledger,
         Reservation,
@@ -41,29 +44,30 @@ if TYPE_CHECKING:
 # name -> module; imported on first access (PEP 562), so ``b00t_pulumi.budget.ledger.sqlite`` alone
 # does not pull in pydantic, boto3 or the kubernetes client.
 _LAZY: dict[str, str] = {
-    "Ledger": "ledger",
+    **dict.fromkeys(["WebhookAlerter", "alert_payload", "expand_env", "redact_webhook"], "alerts"),
+    **dict.fromkeys(["BudgetController", "BudgetStatus", "CostItem", "Projection"], "controller"),
+    **dict.fromkeys(
+        [
+            "QuotaTranslation",
+            "constraint_currency",
+            "deployment_cost",
+            "deployment_daily_cost",
+            "gpu_hour_price",
+            "gpu_quota",
+            "hourly_cost",
+            "job_cost",
+            "jobs_per_window",
+            "limit_of",
+            "translate",
+        ],
+        "cost",
+    ),
+    **dict.fromkeys(["Alert", "Approved", "Decision", "Deferred", "Rejected"], "decisions"),
+    **dict.fromkeys(
+        ["Ledger", "Reservation", "ReserveResult", "default_ledger_url", "open_ledger", "redact_url"], "ledger"
+    ),
     "Money": "money",
-    "QuotaTranslation": "cost",
-    "Reservation": "ledger",
-    "ReserveResult": "ledger",
-    "Window": "window",
-    "constraint_currency": "cost",
-    "current_window": "window",
-    "default_ledger_url": "ledger",
-    "deployment_cost": "cost",
-    "deployment_daily_cost": "cost",
-    "gpu_hour_price": "cost",
-    "gpu_quota": "cost",
-    "hourly_cost": "cost",
-    "iso_utc": "window",
-    "job_cost": "cost",
-    "jobs_per_window": "cost",
-    "limit_of": "cost",
-    "next_window_start": "window",
-    "open_ledger": "ledger",
-    "parse_time": "window",
-    "redact_url": "ledger",
-    "translate": "cost",
+    **dict.fromkeys(["Window", "current_window", "iso_utc", "next_window_start", "parse_time"], "window"),
 }
 
 
@@ -86,18 +90,30 @@ def constraint_id_for(datum_id: str) -> str:
 
 
 __all__ = [
+    "Alert",
+    "Approved",
+    "BudgetController",
+    "BudgetStatus",
+    "CostItem",
+    "Decision",
+    "Deferred",
     "Ledger",
     "Money",
+    "Projection",
     "QuotaTranslation",
+    "Rejected",
     "Reservation",
     "ReserveResult",
+    "WebhookAlerter",
     "Window",
+    "alert_payload",
     "constraint_currency",
     "constraint_id_for",
     "current_window",
     "default_ledger_url",
     "deployment_cost",
     "deployment_daily_cost",
+    "expand_env",
     "gpu_hour_price",
     "gpu_quota",
     "hourly_cost",
@@ -109,5 +125,6 @@ __all__ = [
     "open_ledger",
     "parse_time",
     "redact_url",
+    "redact_webhook",
     "translate",
 ]
