@@ -15,7 +15,9 @@ from typing import Any
 import pulumi
 
 from b00t_pulumi.datum.catalog import Catalog
-from b00t_pulumi.deploy.resources import SecretResolver, create, resource_name
+from b00t_pulumi.deploy.resources import SecretResolver, create, create_gated, resource_name
+from b00t_pulumi.gates.budget_gate import BudgetGate, apply_deferral
+from b00t_pulumi.gates.epoch_plan import EpochPlan, apply_epoch
 from b00t_pulumi.plan.crds import budget_constraint_crd
 from b00t_pulumi.plan.model import JobPlan, StackPlan
 from b00t_pulumi.plan.objects import K8sObject
@@ -27,6 +29,22 @@ _WORKLOAD_KINDS = ("Deployment", "Job", "HorizontalPodAutoscaler", "Service")
 
 def _child(parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
     return pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on))
+
+
+def _gated(obj: K8sObject, budget_gate: BudgetGate | None, epoch_plan: EpochPlan | None
+           ) -> pulumi.Output[K8sObject] | None:
+    """The object as the gates decide it: epoch label and planned start, suspended or deferred."""
+    if budget_gate is None and epoch_plan is None:
+        return None
+    name = obj["metadata"]["name"]
+    deferred = budget_gate.deferred if budget_gate else pulumi.Output.from_input({})
+    assignments = epoch_plan.assignments if epoch_plan else pulumi.Output.from_input({})
+
+    def decide(args: list[Any]) -> K8sObject:
+        plan_for = (args[1] or {}).get(name) if obj["kind"] == "Job" else None
+        return apply_deferral(apply_epoch(obj, plan_for), args[0] or {})
+
+    return pulumi.Output.all(deferred, assignments).apply(decide)
 
 
 class BudgetConstraint(pulumi.ComponentResource):
@@ -67,8 +85,10 @@ class B00tStack(pulumi.ComponentResource):
 
     def __init__(self, name: str, plan: StackPlan, *, skip_await: bool = False,
                  secrets: SecretResolver | None = None, budget_crd: pulumi.Resource | None = None,
-                 depends_on: Sequence[pulumi.Resource] = (), gate: pulumi.Resource | None = None,
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+                 depends_on: Sequence[pulumi.Resource] = (), budget_gate: BudgetGate | None = None,
+                 manage_budget: bool = True, opts: pulumi.ResourceOptions | None = None) -> None:
+        """``budget_gate``: workloads wait for it and follow its deferrals. ``manage_budget=False`` when
+        the caller creates the BudgetConstraint (the program does, so its gate can follow the CR)."""
         super().__init__(self.TYPE, name, {"stack": plan.stack.name}, opts)
         self.plan = plan
         self.resources: dict[str, pulumi.CustomResource] = {}
@@ -76,13 +96,16 @@ class B00tStack(pulumi.ComponentResource):
         storage = [o for o in plan.objects if o["kind"] in ("Secret", "PersistentVolumeClaim", "ConfigMap")]
         for o in storage:
             self.resources[resource_name(o)] = create(o, _child(self, base), skip_await=skip_await, secrets=secrets)
-        ready = base + list(self.resources.values()) + ([gate] if gate else [])
+        ready = base + list(self.resources.values()) + ([budget_gate] if budget_gate else [])
         for o in plan.objects:
             if o in storage:
                 continue
-            self.resources[resource_name(o)] = create(o, _child(self, ready), skip_await=skip_await, secrets=secrets)
+            gated = _gated(o, budget_gate, None) if o["kind"] == "Deployment" else None
+            self.resources[resource_name(o)] = (
+                create_gated(o, gated, _child(self, ready), skip_await=skip_await) if gated is not None
+                else create(o, _child(self, ready), skip_await=skip_await, secrets=secrets))
         self.budget: BudgetConstraint | None = None
-        if plan.budget:
+        if plan.budget and manage_budget:
             self.budget = BudgetConstraint(f"{name}-budget", plan.budget, plan.budget_secrets, crd=budget_crd,
                                            secrets=secrets,
                                            depends_on=base, opts=pulumi.ResourceOptions(parent=self))
@@ -115,17 +138,24 @@ class B00tJob(pulumi.ComponentResource):
 
     def __init__(self, name: str, plan: JobPlan, *, skip_await: bool = False,
                  secrets: SecretResolver | None = None, budget_crd: pulumi.Resource | None = None,
-                 depends_on: Sequence[pulumi.Resource] = (), gate: pulumi.Resource | None = None,
+                 depends_on: Sequence[pulumi.Resource] = (), budget_gate: BudgetGate | None = None,
+                 epoch_plan: EpochPlan | None = None, manage_budget: bool = True,
                  opts: pulumi.ResourceOptions | None = None) -> None:
+        """``epoch_plan``: the Job carries its epoch and waits suspended for a later one;
+        ``budget_gate``: the Job is suspended until the next window when the budget defers it."""
         super().__init__(self.TYPE, name, {"job": plan.job.name}, opts)
         self.plan = plan
         base = list(depends_on)
         self.secrets = [create(o, _child(self, base), skip_await=skip_await, secrets=secrets)
                         for o in plan.objects if o["kind"] == "Secret"]
-        after = base + self.secrets + ([gate] if gate else [])
-        self.job = create(plan.job_object, _child(self, after), skip_await=skip_await, secrets=secrets)
+        gates: list[pulumi.Resource] = [g for g in (budget_gate, epoch_plan) if g is not None]
+        after = base + self.secrets + gates
+        gated = _gated(plan.job_object, budget_gate, epoch_plan)
+        self.job = (create_gated(plan.job_object, gated, _child(self, after), skip_await=skip_await)
+                    if gated is not None else
+                    create(plan.job_object, _child(self, after), skip_await=skip_await, secrets=secrets))
         self.budget: BudgetConstraint | None = None
-        if plan.budget:
+        if plan.budget and manage_budget:
             self.budget = BudgetConstraint(f"{name}-budget", plan.budget, plan.budget_secrets, crd=budget_crd,
                                            secrets=secrets, depends_on=base,
                                            opts=pulumi.ResourceOptions(parent=self))

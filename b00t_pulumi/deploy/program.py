@@ -11,7 +11,11 @@ from b00t_pulumi.datum.catalog import Catalog
 from b00t_pulumi.deploy.components import B00tJob, B00tStack, BudgetConstraint, GpuTimeSlicing, KueueQueues
 from b00t_pulumi.deploy.config import kubernetes_provider, read_settings
 from b00t_pulumi.deploy.resources import SecretResolver, create
+from b00t_pulumi.epoch.deploy import epoch_inputs
 from b00t_pulumi.errors import B00tError
+from b00t_pulumi.gates.budget_gate import BudgetGate
+from b00t_pulumi.gates.epoch_plan import EpochPlan
+from b00t_pulumi.gates.inputs import absolute_ledger_url, budget_inputs
 
 
 def main() -> None:
@@ -47,25 +51,54 @@ def _program() -> None:
     if plan.time_slicing:
         GpuTimeSlicing("gpu-time-slicing", plan.time_slicing, opts=opts)
 
+    # Budgets first: each BudgetConstraint CR, then its gate; workloads wait for their gate.
+    from b00t_pulumi.budget import default_ledger_url
+
+    ledger = absolute_ledger_url(settings.ledger or default_ledger_url(), Path.cwd())
+    budgets: dict[str, BudgetConstraint] = {}
+    gates: dict[str, BudgetGate] = {}
+    owners = [(p.namespace, p.budget, p.budget_secrets) for p in plan.stacks if p.budget] + \
+             [(p.namespace, p.budget, p.budget_secrets) for p in plan.jobs if p.budget]
+    for ns, cr, extra in owners:
+        cr_name = cr["metadata"]["name"]
+        budgets[cr_name] = BudgetConstraint(f"{ns}-{cr_name}", cr, extra, crd=crd, secrets=secrets,
+                                            depends_on=[namespaces[ns]], opts=opts)
+    for gate_input in budget_inputs(planner, plan, ledger):
+        cid = gate_input["constraint_id"]
+        gates[cid] = BudgetGate(f"budget-gate-{cid}", gate_input,
+                                opts=pulumi.ResourceOptions(depends_on=[budgets[cid]]))
+    epochs = epoch_inputs(planner, plan)
+    epoch_plan = EpochPlan("gpu-epochs", epochs) if epochs["jobs"] and epochs["gpus"] else None
+    if epochs["jobs"] and not epochs["gpus"]:
+        pulumi.log.warn("GPU jobs but no b00t:gpuInventory: no epoch plan; jobs are not batched into epochs")
+
+
     stacks: dict[str, B00tStack] = {}
     for sp in plan.stacks:
+        gate = gates.get(sp.budget["metadata"]["name"]) if sp.budget else None
         stacks[sp.stack.name] = B00tStack(sp.stack.name, sp, skip_await=skip, secrets=secrets, budget_crd=crd,
-                                          depends_on=[namespaces[sp.namespace]], opts=opts)
+                                          depends_on=[namespaces[sp.namespace]], budget_gate=gate,
+                                          manage_budget=False, opts=opts)
     jobs: dict[str, B00tJob] = {}
     for jp in plan.jobs:
         needs = [stacks[s.name] for s in planner.required_stacks(jp.job) if s.name in stacks]
         deps = [namespaces[jp.namespace], *needs, *([kueue] if kueue else [])]
+        named = jp.job_object["metadata"].get("annotations", {}).get("b00t.io/budget-constraint")
         jobs[jp.job.name] = B00tJob(jp.job.name, jp, skip_await=skip, secrets=secrets, budget_crd=crd,
-                                    depends_on=deps, opts=opts)
+                                    depends_on=deps, budget_gate=gates.get(named) if named else None,
+                                    epoch_plan=epoch_plan, manage_budget=False, opts=opts)
 
     pulumi.export("stacks", {
         name: {
             "namespace": s.namespace,
             "endpoints": s.endpoints,
-            "budget": None if s.budget is None else {
-                "constraint": f"{s.namespace}/{s.plan.budget['metadata']['name']}" if s.plan.budget else None,
-                "dailyLimit": s.budget.daily_limit, "currency": s.budget.currency,
-                "onBudgetExceeded": s.budget.on_budget_exceeded,
+            "budget": None if not s.plan.budget else {
+                "constraint": f"{s.namespace}/{s.plan.budget['metadata']['name']}",
+                "dailyLimit": s.plan.budget["spec"]["dailyLimit"], "currency": s.plan.budget["spec"]["currency"],
+                "onBudgetExceeded": s.plan.budget["spec"]["onBudgetExceeded"],
+                "spend": gates[s.plan.budget["metadata"]["name"]].spend,
+                "outcome": gates[s.plan.budget["metadata"]["name"]].outcome,
+                "deferred": gates[s.plan.budget["metadata"]["name"]].deferred,
             },
         }
         for name, s in stacks.items()
@@ -75,3 +108,5 @@ def _program() -> None:
                            for name, j in jobs.items()})
     if kueue:
         pulumi.export("clusterQueue", kueue.cluster_queue)
+    if epoch_plan:
+        pulumi.export("epochs", {"loads": epoch_plan.loads, "assignments": epoch_plan.assignments})

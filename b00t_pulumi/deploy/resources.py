@@ -61,6 +61,25 @@ def resource_name(obj: K8sObject) -> str:
     return f"{ns}-{meta['name']}" if ns else str(meta["name"])
 
 
+def create_gated(static: K8sObject, gated: pulumi.Output[K8sObject], opts: pulumi.ResourceOptions, *,
+                 skip_await: bool = False) -> pulumi.CustomResource:
+    """A Deployment or Job whose metadata and spec depend on gate outputs (epoch, budget deferral).
+
+    ``static`` is the planned object (its name and kind are known now); ``gated`` is the same object
+    once the gates have run. During a preview of changed gates the values are unknown until apply.
+    """
+    def metadata(o: K8sObject) -> dict[str, Any]:
+        meta = dict(o["metadata"])
+        if skip_await:
+            meta["annotations"] = {**meta.get("annotations", {}), SKIP_AWAIT: "true"}
+        return meta
+
+    cls = _TYPED[(static["apiVersion"], static["kind"])]
+    resource: pulumi.CustomResource = cls(resource_name(static), opts=opts, metadata=gated.apply(metadata),
+                                          spec=gated.apply(lambda o: o["spec"]))
+    return resource
+
+
 def create(obj: K8sObject, opts: pulumi.ResourceOptions, *, skip_await: bool = False,
            secrets: SecretResolver | None = None, name: str | None = None) -> pulumi.CustomResource:
     """Create the typed resource for one planned object (CustomResource for CRD kinds)."""

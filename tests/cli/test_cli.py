@@ -150,3 +150,17 @@ def test_console_script_runs(repo: Path) -> None:
     out = subprocess.run([str(exe), "validate", "-q"], capture_output=True, text=True, cwd=repo,
                          env={**os.environ, "B00T_DATUMS": ""})
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_gpu_epochs_and_show_epoch(in_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "gpu-epochs", "--env", "dev", "--now", "2026-11-22T21:00:00Z", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["loads"] == 1 and data["jobs"] == 1
+    (epoch,) = data["epochs"]
+    assert epoch["group"] == "llama-70b-q4" and epoch["load_start"] == "2026-11-22T21:00:00Z"
+    assert epoch["start"] == "2026-11-22T21:01:24Z"  # after the 84 s load of the 70B model
+    assert [j["id"] for j in epoch["jobs"]] == ["llm-batch-job"]
+    code, out, _ = run(capsys, "show-epoch", "llama-70b-q4", "--env", "dev", "--now", "2026-11-22T21:00:00Z")
+    assert code == 0 and "llm-batch-job" in out
+    code, _, err = run(capsys, "show-epoch", "mistral", "--env", "dev")
+    assert code == 1 and "groups: llama-70b-q4" in err

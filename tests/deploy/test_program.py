@@ -33,9 +33,15 @@ def test_types_and_counts_per_stack(registered: list[Registration]) -> None:
     assert set(stacks) == {"llm-inference-pipeline", "marketing-sentiment-analysis"}
     llm = Counter(r.type.split(":")[-1] for r in children(registered, stacks["llm-inference-pipeline"]))
     assert llm == {"Deployment": 3, "Service": 2, "HorizontalPodAutoscaler": 3, "PersistentVolumeClaim": 3,
-                   "Secret": 2, "BudgetConstraint": 1}
+                   "Secret": 2}
     mkt = Counter(r.type.split(":")[-1] for r in children(registered, stacks["marketing-sentiment-analysis"]))
-    assert mkt == {"Deployment": 2, "Service": 2, "PersistentVolumeClaim": 2, "Secret": 1, "BudgetConstraint": 1}
+    assert mkt == {"Deployment": 2, "Service": 2, "PersistentVolumeClaim": 2, "Secret": 1}
+    # budgets and their gates are created first, at the top, so workloads can wait for them
+    assert {r.name for r in by(registered, "index:BudgetConstraint")} == {
+        "ai-ml-dev-llm-inference-pipeline-budget", "ai-ml-dev-marketing-sentiment-analysis-budget",
+        "ai-ml-dev-llm-batch-job-budget"}
+    assert {r.name for r in by(registered, "Resource") if r.type.startswith("pulumi-python:dynamic")} >= {
+        "budget-gate-llm-inference-pipeline-budget", "gpu-epochs"}
     assert {r.name for r in by(registered, "B00tJob")} == {"llm-batch-job", "sentiment-scoring"}
     assert len(by(registered, "KueueQueues")) == 1 and len(by(registered, "GpuTimeSlicing")) == 1
 
@@ -140,8 +146,9 @@ def test_one_datum_change_changes_only_its_resources(kubeconfig: Path, tmp_path:
     after = {r.urn: r.inputs for r in run_program(config)}
     assert before.keys() == after.keys()
     changed = sorted(urn.rsplit("::", 1)[1] for urn in before if before[urn] != after[urn])
-    # the budget CR, and the job whose cost annotation comes from the stack's cost_per_job
-    assert changed == ["ai-ml-dev-marketing-sentiment-analysis-budget", "ai-ml-dev-sentiment-scoring"]
+    # the budget CR, its gate, and the job whose cost annotation comes from the stack's cost_per_job
+    assert changed == ["ai-ml-dev-marketing-sentiment-analysis-budget", "ai-ml-dev-sentiment-scoring",
+                       "budget-gate-marketing-sentiment-analysis-budget"]
 
 
 def test_outputs_are_exported(kubeconfig: Path) -> None:

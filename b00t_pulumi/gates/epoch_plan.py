@@ -1,0 +1,104 @@
+"""``EpochPlan``: a Pulumi dynamic resource around the GPU epoch scheduler.
+
+Inputs: the GPU jobs, the GPU inventory and per-group settings (``epoch.deploy.epoch_inputs``).
+Its own state holds the previous plan, so re-planning with more jobs never moves an epoch that has
+already started. Outputs: the plan (the ``--plan-out`` shape) and per job its epoch, GPU, node,
+planned start, and whether it waits for a later epoch (then the Job is created suspended).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
+from pulumi.runtime.rpc import UNKNOWN
+
+from b00t_pulumi.epoch.deploy import INPUT_KEYS, plan_epochs
+from b00t_pulumi.epoch.deploy import clock_now as _now
+from b00t_pulumi.errors import B00tError
+from b00t_pulumi.plan.objects import K8sObject
+
+
+def _unknown(value: Any) -> bool:
+    """True when a value (or anything inside it) is unknown until apply (preview of a changed input)."""
+    if isinstance(value, str):
+        return value == UNKNOWN
+    if isinstance(value, dict):
+        return any(_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_unknown(v) for v in value)
+    return False
+
+
+class EpochPlanProvider(ResourceProvider):
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures: list[CheckFailure] = []
+        if _unknown(news):
+            return CheckResult(news, failures)  # unknown until apply: checked then
+        try:
+            plan_epochs(news, None, _now())
+        except B00tError as exc:
+            for p in exc.problems:
+                where = f"{p.key_path}: " if p.key_path else ""
+                failures.append(CheckFailure("jobs", f"epoch plan: {where}{p.message}"))
+        return CheckResult(news, failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = [k for k in INPUT_KEYS if olds.get(k) != news.get(k)]
+        return DiffResult(changes=bool(changed), replaces=[], stables=[k for k in INPUT_KEYS if k not in changed],
+                          delete_before_replace=False)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        outs = plan_epochs(props, None, _now())
+        digest = hashlib.sha256(json.dumps(outs["plan"], sort_keys=True).encode()).hexdigest()[:12]
+        return CreateResult(f"epochplan-{digest}", outs)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(plan_epochs(news, olds, _now()))
+
+
+class EpochPlan(pulumi.dynamic.Resource):
+    """The GPU epoch plan of the deploy. ``assignments[job]`` -> epoch, gpu, node, start, suspend."""
+
+    plan: pulumi.Output[dict[str, Any]]
+    assignments: pulumi.Output[dict[str, Any]]
+    loads: pulumi.Output[int]
+
+    def __init__(self, name: str, inputs: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(EpochPlanProvider(), name,
+                         {**inputs, "plan": None, "assignments": None, "submitted": None, "planned_at": None,
+                          "loads": None}, opts)
+
+
+def apply_epoch(job: K8sObject, assignment: dict[str, Any] | None) -> K8sObject:
+    """The Job with its epoch label and planned start; suspended when it waits for a later epoch."""
+    if not assignment:
+        return job
+    out: K8sObject = _copy(job)
+    meta = out["metadata"]
+    labels, ann = meta.setdefault("labels", {}), meta.setdefault("annotations", {})
+    pod_labels = out["spec"]["template"]["metadata"].setdefault("labels", {})
+    if assignment.get("epoch"):
+        labels["b00t.io/epoch"] = pod_labels["b00t.io/epoch"] = str(assignment["epoch"])[:63]
+        ann["b00t.io/planned-start"] = assignment["start"]
+        ann["b00t.io/planned-gpu"] = str(assignment["gpu"])
+        if assignment.get("node"):
+            ann["b00t.io/planned-node"] = str(assignment["node"])
+    if assignment.get("deferred"):
+        ann["b00t.io/epoch-deferred"] = str(assignment["deferred"])[:1000]
+    if assignment.get("suspend"):
+        out["spec"]["suspend"] = True
+        if assignment.get("start"):
+            ann["b00t.io/suspended-until"] = assignment["start"]
+    return out
+
+
+def _copy(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _copy(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_copy(v) for v in obj]
+    return obj
