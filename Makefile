@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export B00T_CACHE ?= $(HOME)/.cache/b00t-pulumi
 export PIP_CACHE_DIR ?= $(B00T_CACHE)/pip
 
-.PHONY: venv lint typecheck unit test up down preview help
+.PHONY: venv lint typecheck unit engine test up down help
 help:
 	@echo "make up    - build the toolchain, start a local k0s-like API server, pulumi up the examples"
 	@echo "make test  - ruff, mypy, unit tests and engine tests"
@@ -16,7 +16,6 @@ help:
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found; install Python 3.11" >&2; exit 1; }
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $@
 
@@ -29,6 +28,20 @@ typecheck: venv
 	$(BIN)/mypy b00t_pulumi bench tests __main__.py
 
 unit: venv
-	$(BIN)/pytest -q -m 'not engine'
+	$(BIN)/pytest -q -m 'not engine' -n 2
 
--include toolchain/toolchain.mk
+# Engine tests start their own API servers and Pulumi backends in temporary directories.
+engine: venv toolchain
+	$(BIN)/pytest -q -m engine
+
+# The README's test command: lint, types, unit tests, then the real engine against a real API server.
+test: lint typecheck unit engine
+
+# The README's main job: pulumi up of the example stacks against the local k0s-like API server.
+up: venv cluster-up
+	@bash scripts/up.sh
+
+down:
+	@bash scripts/down.sh
+
+include toolchain/toolchain.mk
