@@ -80,13 +80,14 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-def constraint_id_for(datum_id: str) -> str:
-    """The constraint id of a datum's budget: its datum id (``llm-inference-pipeline.stack``).
+def constraint_id_for(name: str) -> str:
+    """The constraint id of a stack's or job's own budget: ``<name>-budget``.
 
-    Unique in a catalog, valid as a Kubernetes object name, and the name of the BudgetConstraint
-    custom resource the ``k8s://`` ledger writes to.
+    It is the name the planner gives the BudgetConstraint custom resource and the id the gates
+    reserve under, so the CLI, the gates and the ``k8s://`` ledger (which writes to the custom
+    resource of that name) all count the same spend.
     """
-    return datum_id
+    return f"{name}-budget"
 
 
 __all__ = [

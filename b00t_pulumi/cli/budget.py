@@ -52,7 +52,7 @@ class Target:
 
     @property
     def id(self) -> str:
-        return constraint_id_for(self.datum.id)
+        return constraint_id_for(self.datum.name)
 
 
 def _target(datum: Datum) -> Target | None:
@@ -170,8 +170,8 @@ def _status_text(st: BudgetStatus, target: Target) -> list[str]:
     if c.alert_threshold is not None:
         alert = f", alert at {(Decimal(str(c.alert_threshold)) * 100).normalize():f} %"
     return [
-        f"{st.constraint_id}: {st.limit} per {'day' if 23 <= st.window.hours <= 25 else 'window'}, "
-        f"on_budget_exceeded = {st.policy}{alert}",
+        f"{target.datum.type} {target.datum.name} (budget {st.constraint_id}): {st.limit} per "
+        f"{'day' if 23 <= st.window.hours <= 25 else 'window'}, on_budget_exceeded = {st.policy}{alert}",
         f"  window     {st.window.to_dict()['start']} .. {st.window.to_dict()['end']} "
         f'(reset "{c.reset_schedule}" {c.timezone})',
         f"  spend      {st.spend} ({st.counted} reservation{'s' if st.counted != 1 else ''})",
@@ -195,6 +195,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             {
                 **st.to_dict(),
                 "datum": target.datum.id,
+                "kind": target.datum.type,
+                "name": target.datum.name,
                 "ledger": redact_url(url),
                 "reset_schedule": target.constraint.reset_schedule,
                 "timezone": target.constraint.timezone,

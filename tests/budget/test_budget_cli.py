@@ -86,7 +86,10 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def test_check_text(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "budget", "check", "llm-inference-pipeline", "--now", NOW)
     assert code == 0
-    assert "llm-inference-pipeline.stack: 100.00 USD per day, on_budget_exceeded = defer, alert at 80 %" in out
+    assert (
+        "stack llm-inference-pipeline (budget llm-inference-pipeline-budget): 100.00 USD per day, "
+        "on_budget_exceeded = defer, alert at 80 %"
+    ) in out
     assert "$100/day at $2.50/job -> 40 jobs/day (40 more in this window)" in out
     # default prices (OpenCost's 0.95 per GPU-hour): floor(100 / 22.80) = 4
     assert "floor(100.00 / (0.95 per GPU-hour x 24 h)) = 4 nvidia-a100 GPUs of Kueue nominalQuota" in out
@@ -161,12 +164,12 @@ def test_status_all(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split() == ["BUDGET", "LIMIT", "SPEND", "REMAINING", "USED", "POLICY", "RESETS"]
-    assert lines[1].startswith("llm-inference-pipeline.stack") and "10.00 USD" in lines[1] and "10.0%" in lines[1]
-    assert lines[2].startswith("nightly-eval.job") and "EUR" in lines[2]
+    assert lines[1].startswith("llm-inference-pipeline-budget") and "10.00 USD" in lines[1] and "10.0%" in lines[1]
+    assert lines[2].startswith("nightly-eval-budget") and "EUR" in lines[2]
     assert len(lines) == 3  # no-budget.stack has no budget
     code, out, _ = run(capsys, "budget", "status", "--json", "--now", NOW)
     ids = [b["constraint_id"] for b in json.loads(out)["budgets"]]
-    assert ids == ["llm-inference-pipeline.stack", "nightly-eval.job"]
+    assert ids == ["llm-inference-pipeline-budget", "nightly-eval-budget"]
 
 
 def test_release(project: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -176,6 +179,26 @@ def test_release(project: Path, capsys: pytest.CaptureFixture[str], tmp_path: Pa
     assert code == 0 and json.loads(out)["reservation"]["state"] == "released"
     code, out, _ = run(capsys, "budget", "release", "--id", "nope", "--ledger", ledger)
     assert code == 0 and "no reservation 'nope'" in out
+
+
+def test_cli_counts_what_the_gates_reserve(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A gate reserves under the CR name <stack>-budget; budget check must see that spend."""
+    from b00t_pulumi.budget import (
+        BudgetController,
+        Money,
+        constraint_id_for,
+        default_ledger_url,
+        open_ledger,
+        parse_time,
+    )
+    from b00t_pulumi.datum.orchestration import BudgetConstraint
+
+    c = BudgetConstraint.model_validate({"daily_limit": 100})
+    with open_ledger(default_ledger_url()) as lg:
+        ctl = BudgetController(lg)
+        ctl.reserve(constraint_id_for("llm-inference-pipeline"), c, Money.of(30), "gate:j1:w", now=parse_time(NOW))
+    code, out, _ = run(capsys, "budget", "check", "llm-inference-pipeline", "--json", "--now", NOW)
+    assert code == 0 and json.loads(out)["spend"] == "30.00"
 
 
 def test_ledger_from_env_settings(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
