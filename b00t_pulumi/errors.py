@@ -16,9 +16,9 @@ class Problem:
     severity: str = "error"  # "error" or "warning"
 
     def __str__(self) -> str:
-        where = f"{self.file}: {self.key_path}" if self.key_path else self.file
+        where = ": ".join(p for p in (self.file, self.key_path) if p)
         prefix = "warning: " if self.severity == "warning" else ""
-        return f"{where}: {prefix}{self.message}"
+        return f"{where}: {prefix}{self.message}" if where else f"{prefix}{self.message}"
 
 
 class B00tError(Exception):

@@ -52,14 +52,15 @@ def load_catalog(args: argparse.Namespace, *, strict: bool = True) -> Catalog:
     return catalog
 
 
-_SETTINGS_CACHE: dict[str | None, EnvironmentSettings] = {}
+_SETTINGS_CACHE: dict[tuple[str, str | None], EnvironmentSettings] = {}
 
 
 def load_settings(args: argparse.Namespace) -> EnvironmentSettings:
-    env = getattr(args, "env", None)
-    if env not in _SETTINGS_CACHE:
-        _SETTINGS_CACHE[env] = load_environment(env)
-    return _SETTINGS_CACHE[env]
+    """Settings of ``--env`` (read once per working directory and environment)."""
+    key = (str(Path.cwd()), getattr(args, "env", None))
+    if key not in _SETTINGS_CACHE:
+        _SETTINGS_CACHE[key] = load_environment(key[1])
+    return _SETTINGS_CACHE[key]
 
 
 def print_warnings(problems: Sequence[Any]) -> None:
