@@ -6,11 +6,14 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+from tests.engine.engine import Cluster, cluster, toolchain_env
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("B00T_SHARED", REPO.parent / "shared"))
@@ -65,3 +68,23 @@ def kueue_schemas() -> dict[tuple[str, str], dict[str, Any]]:
                 out[(f"{group}/{v['name']}", kind)] = v["schema"]["openAPIV3Schema"]
     assert out, "no Kueue CRDs found"
     return out
+
+
+# -- engine fixtures (the real toolchain and API servers; tests marked `engine`) ---------------------
+@pytest.fixture(scope="session")
+def tool_env() -> dict[str, str]:
+    return toolchain_env()
+
+
+@pytest.fixture(scope="session")
+def shared_cluster(tool_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """One API server for engine tests that only need objects in their own namespaces."""
+    with cluster(tmp_path_factory.mktemp("shared-cluster"), tool_env) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def module_cluster(tool_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """An API server of the module's own: Pulumi stacks of different modules never meet."""
+    with cluster(tmp_path_factory.mktemp("cluster"), tool_env) as c:
+        yield c

@@ -1,7 +1,8 @@
 """The k8s:// ledger against a real API server (engine tests).
 
-Needs ``B00T_TEST_KUBECONFIG`` (a kubeconfig path; optional ``B00T_TEST_KUBECONTEXT``); skipped only
-when it is unset. Uses a fresh namespace per test. When the cluster has no BudgetConstraint CRD yet,
+Runs against ``B00T_TEST_KUBECONFIG`` (a kubeconfig path; optional ``B00T_TEST_KUBECONTEXT``) when set,
+else against the local API server of the engine toolchain (``shared_cluster``). Uses a fresh
+namespace per test. When the cluster has no BudgetConstraint CRD yet,
 it installs a minimal one (spec open, ``status`` = the ledger's STATUS_SCHEMA, status subresource)
 and removes it afterwards; the planner's own CRD is used when present.
 """
@@ -71,10 +72,10 @@ def _crd() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def kube_api() -> Iterator[Kube]:
+def kube_api(request: pytest.FixtureRequest) -> Iterator[Kube]:
     path = os.environ.get("B00T_TEST_KUBECONFIG")
     if not path:
-        pytest.skip("B00T_TEST_KUBECONFIG is not set")
+        path = str(request.getfixturevalue("shared_cluster").kubeconfig)
     from kubernetes import client, config
     from kubernetes.client.exceptions import ApiException
 

@@ -1,0 +1,118 @@
+"""Helpers of the engine tests: the built toolchain, isolated API servers, Pulumi projects in tmp dirs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PASSPHRASE = "engine-test-passphrase"
+SECRETS = {"N8N_BASIC_AUTH_PASSWORD": "engine-test-n8n-password",
+           "N8N_BUDGET_WEBHOOK_URL": "http://127.0.0.1:9/webhook/engine-test"}
+
+
+def toolchain_env() -> dict[str, str]:
+    """The toolchain's environment (PATH, offline Pulumi settings). Fails, never skips, when missing."""
+    out = subprocess.run(["bash", str(REPO / "toolchain" / "build.sh"), "--print-env"], capture_output=True,
+                         text=True, check=False)
+    if out.returncode != 0:
+        pytest.fail(f"the engine toolchain is not built (run `make toolchain`): {out.stderr.strip() or out.stdout}")
+    env: dict[str, str] = {}
+    for line in out.stdout.splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            env[key] = value
+    return env
+
+
+@dataclass
+class Cluster:
+    dir: Path
+    kubeconfig: Path
+    env: dict[str, str]
+
+    def api(self) -> Any:
+        from kubernetes import config
+
+        return config.new_client_from_config(config_file=str(self.kubeconfig), context="Default",
+                                             persist_config=False)
+
+
+@contextmanager
+def cluster(directory: Path, tool_env: dict[str, str]) -> Iterator[Cluster]:
+    """etcd + kube-apiserver + Kueue CRDs of its own (toolchain/cluster.py), stopped afterwards."""
+    env = {**os.environ, **tool_env, "B00T_CLUSTER_DIR": str(directory)}
+    script = str(REPO / "toolchain" / "cluster.py")
+    up = subprocess.run([sys.executable, script, "up"], env=env, capture_output=True, text=True, check=False)
+    if up.returncode != 0:
+        subprocess.run([sys.executable, script, "down"], env=env, capture_output=True, check=False)
+        pytest.fail(f"the local API server did not start:\n{up.stdout}\n{up.stderr}")
+    try:
+        yield Cluster(directory, directory / "kubeconfig", env)
+    finally:
+        subprocess.run([sys.executable, script, "down"], env=env, capture_output=True, check=False)
+
+
+@dataclass
+class Project:
+    """A copy of the Pulumi project (program, datums, policy pack) with its own backend and stack."""
+
+    dir: Path
+    env: dict[str, str]
+    stack: str = "dev"
+    runs: list[str] = field(default_factory=list)
+
+    def pulumi(self, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+        cmd = ["pulumi", *args, "--non-interactive"]
+        out = subprocess.run(cmd, cwd=self.dir, env=self.env, capture_output=True, text=True, timeout=timeout,
+                             check=False)
+        self.runs.append(f"$ {' '.join(cmd)}\n{out.stdout}\n{out.stderr}")
+        if check and out.returncode != 0:
+            raise AssertionError(f"pulumi {' '.join(args)} failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+        return out
+
+    def up(self, *extra: str, policy: bool = True, check: bool = True) -> subprocess.CompletedProcess[str]:
+        pack = ["--policy-pack", "policy", "--policy-pack-config", "policy/dev.json"] if policy else []
+        return self.pulumi("up", "--yes", "--stack", self.stack, *pack, *extra, check=check)
+
+    def preview(self, *extra: str, policy: bool = True, check: bool = True) -> subprocess.CompletedProcess[str]:
+        pack = ["--policy-pack", "policy", "--policy-pack-config", "policy/dev.json"] if policy else []
+        return self.pulumi("preview", "--stack", self.stack, *pack, *extra, check=check)
+
+    def outputs(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.pulumi("stack", "output", "--stack", self.stack, "--json").stdout)
+        return data
+
+    def edit(self, relpath: str, old: str, new: str) -> None:
+        f = self.dir / relpath
+        text = f.read_text()
+        assert old in text, f"{old!r} not in {relpath}"
+        f.write_text(text.replace(old, new))
+
+
+def make_project(directory: Path, cluster: Cluster, backend: str | None = None,
+                 extra_env: dict[str, str] | None = None) -> Project:
+    for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "__main__.py"):
+        shutil.copy2(REPO / name, directory / name)
+    for name in ("stacks", "components", "policy"):
+        shutil.copytree(REPO / name, directory / name, ignore=shutil.ignore_patterns("__pycache__"))
+    (directory / ".venv").symlink_to(REPO / ".venv")
+    (directory / "state").mkdir()
+    env = {**cluster.env, "PULUMI_BACKEND_URL": backend or f"file://{directory / 'state'}",
+           "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE, "KUBECONFIG": str(cluster.kubeconfig),
+           "PYTHONUNBUFFERED": "1", **SECRETS, **(extra_env or {})}
+    env.pop("B00T_DATUMS", None)
+    project = Project(directory, env)
+    project.pulumi("stack", "init", "dev")
+    project.pulumi("config", "set", "--stack", "dev", "kubernetes:kubeconfig", str(cluster.kubeconfig))
+    return project
