@@ -24,6 +24,7 @@ PULUMI_DIR="$TC/pulumi-$PULUMI_CLI_VERSION"
 K8SPROV_DIR="$TC/pulumi-resource-kubernetes-v$PULUMI_K8S_PROVIDER_VERSION"
 KUBE_DIR="$TC/kubernetes-$KUBERNETES_VERSION"
 KUEUE_DIR="$TC/kueue-$KUEUE_VERSION"
+ETCD_DIR="$TC/etcd-$ETCD_VERSION"
 
 die() { echo "toolchain: error: $*" >&2; exit 1; }
 
@@ -44,7 +45,7 @@ system_pulumi() {
 
 etcd_path() {
   if [[ -n "${B00T_ETCD:-}" ]]; then echo "$B00T_ETCD"; return 0; fi
-  command -v etcd 2>/dev/null
+  [[ -x "$ETCD_DIR/bin/etcd" ]] && echo "$ETCD_DIR/bin/etcd"
 }
 
 print_env() { # print_env [cluster]: with "cluster", only the API server pieces must exist
@@ -62,8 +63,9 @@ print_env() { # print_env [cluster]: with "cluster", only the API server pieces 
   fi
   [[ -x "$K8SPROV_DIR/bin/pulumi-resource-kubernetes" || "$only" == cluster ]] || missing+=("pulumi-resource-kubernetes ($K8SPROV_DIR/bin)")
   [[ -x "$KUBE_DIR/bin/kube-apiserver" ]] || missing+=("kube-apiserver ($KUBE_DIR/bin)")
+  [[ -x "$KUBE_DIR/bin/kube-controller-manager" ]] || missing+=("kube-controller-manager ($KUBE_DIR/bin)")
   [[ -f "$KUEUE_DIR/crds/kueue.x-k8s.io_clusterqueues.yaml" ]] || missing+=("Kueue CRDs ($KUEUE_DIR/crds)")
-  etcd="$(etcd_path)" || missing+=("etcd (apt-get install $ETCD_DEBIAN_PACKAGE, or set B00T_ETCD)")
+  etcd="$(etcd_path)" || missing+=("etcd ($ETCD_DIR/bin, or set B00T_ETCD)")
   if ((${#missing[@]})); then
     printf 'toolchain: not built: %s\n' "${missing[@]}" >&2
     echo "toolchain: run toolchain/build.sh (or make toolchain) first" >&2
@@ -83,6 +85,7 @@ PULUMI_K8S_PROVIDER_VERSION=$PULUMI_K8S_PROVIDER_VERSION
 KUBERNETES_VERSION=$KUBERNETES_VERSION
 KUEUE_VERSION=$KUEUE_VERSION
 KUBE_APISERVER=$KUBE_DIR/bin/kube-apiserver
+KUBE_CONTROLLER_MANAGER=$KUBE_DIR/bin/kube-controller-manager
 ETCD=$etcd
 KUEUE_CRDS_DIR=$KUEUE_DIR/crds
 PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
@@ -263,9 +266,9 @@ PY
   say "pulumi-resource-kubernetes $PULUMI_K8S_PROVIDER_VERSION: built in $(took)s"
 fi
 
-# 5/7 kube-apiserver --------------------------------------------------------------------------
+# 5/7 kube-apiserver and kube-controller-manager ---------------------------------------------
 begin
-W=kube-apiserver
+W=kubernetes
 KV="${KUBERNETES_VERSION#v}"; KMAJ="${KV%%.*}"; KREST="${KV#*.}"; KMIN="${KREST%%.*}"
 LDF="-s -w"
 for pkgpath in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
@@ -273,32 +276,34 @@ for pkgpath in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   LDF+=" -X $pkgpath.gitTreeState=clean"
 done
 S="$(stamp_of "$HERE/wrappers/$W" "$LDF")"
-if fresh "$KUBE_DIR" kube-apiserver "$S" "$KUBE_DIR/bin/kube-apiserver"; then
-  say "kube-apiserver $KUBERNETES_VERSION: ok (cached)"
+if fresh "$KUBE_DIR" kubernetes "$S" "$KUBE_DIR/bin/kube-apiserver" "$KUBE_DIR/bin/kube-controller-manager"; then
+  say "kube-apiserver, kube-controller-manager $KUBERNETES_VERSION: ok (cached)"
 else
   need_go
   say "kube-apiserver $KUBERNETES_VERSION: building (cold builds take about 15 minutes on 2 cores)..."
   build_wrapper "$W" "$KUBE_DIR/bin/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver "$LDF"
-  finish "$KUBE_DIR" kube-apiserver "$S"
-  say "kube-apiserver $KUBERNETES_VERSION: built in $(took)s"
+  say "kube-controller-manager $KUBERNETES_VERSION: building (about 5 more minutes)..."
+  build_wrapper "$W" "$KUBE_DIR/bin/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager "$LDF"
+  finish "$KUBE_DIR" kubernetes "$S"
+  say "kube-apiserver, kube-controller-manager $KUBERNETES_VERSION: built in $(took)s"
 fi
 
-# 6/7 etcd --------------------------------------------------------------------------------------
+# 6/7 etcd ------------------------------------------------------------------------------------
 begin
-if ETCD_BIN="$(etcd_path)"; then
-  say "etcd: ok ($ETCD_BIN, $("$ETCD_BIN" --version 2>/dev/null | head -n1))"
+W=etcd
+LDF="-s -w"
+S="$(stamp_of "$HERE/wrappers/$W" "$ETCD_VERSION" "$LDF")"
+if [[ -n "${B00T_ETCD:-}" ]]; then
+  [[ -x "$B00T_ETCD" ]] || die "B00T_ETCD=$B00T_ETCD is not an executable"
+  say "etcd: using B00T_ETCD=$B00T_ETCD"
+elif fresh "$ETCD_DIR" etcd "$S" "$ETCD_DIR/bin/etcd"; then
+  say "etcd $ETCD_VERSION: ok (cached)"
 else
-  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
-    say "etcd: installing Debian's $ETCD_DEBIAN_PACKAGE with apt-get..."
-    if ! apt-get install -y -qq "$ETCD_DEBIAN_PACKAGE" >/dev/null 2>&1; then
-      apt-get update -qq >/dev/null 2>&1 || true
-      apt-get install -y -qq "$ETCD_DEBIAN_PACKAGE" >/dev/null || die "apt-get install $ETCD_DEBIAN_PACKAGE failed"
-    fi
-    ETCD_BIN="$(command -v etcd)" || die "etcd still not on PATH after installing $ETCD_DEBIAN_PACKAGE"
-    say "etcd: installed $ETCD_BIN in $(took)s"
-  else
-    die "etcd not found: run 'sudo apt-get install $ETCD_DEBIAN_PACKAGE', or set B00T_ETCD=/path/to/etcd"
-  fi
+  need_go
+  say "etcd $ETCD_VERSION: building (cold builds take about 4 minutes)..."
+  build_wrapper "$W" "$ETCD_DIR/bin/etcd" go.etcd.io/etcd/server/v3 "$LDF"
+  finish "$ETCD_DIR" etcd "$S"
+  say "etcd $ETCD_VERSION: built in $(took)s"
 fi
 
 # 7/7 Kueue CRDs --------------------------------------------------------------------------------

@@ -12,11 +12,14 @@ Everything lives in .cache/cluster/ of the checkout (B00T_CLUSTER_DIR overrides 
                bearer token, CA = the API server's self-signed serving certificate
   state.json   PIDs, ports and the token; logs/ the two servers' output; etcd/, pki/ the data
 
-There is no kubelet, scheduler or controller-manager: objects are stored and validated (OpenAPI
-schemas, CEL rules, admission) but nothing reconciles them. Deployments and Jobs never become
-ready, so Pulumi programs must not wait for them (`pulumi.com/skipAwait: "true"`). The ServiceAccount
-admission plugin is off (no token controller), and namespaces are created and deleted through the
-API alone (no namespace controller: deleting a namespace leaves it Terminating).
+There is no kubelet or scheduler, and kube-controller-manager runs only four controllers: the
+garbage collector (Pulumi deletes with foreground propagation, which waits for it), the namespace
+controller (deleting a namespace deletes its contents and finishes), and the PVC and PV
+protection controllers (they remove the `kubernetes.io/pvc-protection` finalizer that admission
+adds, without which a PVC, and its namespace, could never be deleted). Objects are
+stored and validated (OpenAPI schemas, CEL rules, admission) but nothing else reconciles them:
+Deployments and Jobs never become ready, so Pulumi programs must not wait for them
+(`pulumi.com/skipAwait: "true"`). The ServiceAccount admission plugin is off (no token controller).
 """
 
 from __future__ import annotations
@@ -154,7 +157,8 @@ def ready(state: dict) -> bool:
 def is_up(state: dict | None) -> bool:
     # "complete" is written last by `up`: an interrupted `up` leaves a stale state, not a cluster.
     return bool(state) and state.get("complete", False) and pid_alive(state["etcd_pid"], "etcd") and \
-        pid_alive(state["apiserver_pid"], "kube-apiserver") and ready(state)
+        pid_alive(state["apiserver_pid"], "kube-apiserver") and \
+        pid_alive(state.get("controller_manager_pid", 0), "kube-controller-manager") and ready(state)
 
 
 def wait_for(what: str, check, timeout: float = READY_TIMEOUT, procs=()) -> None:
@@ -232,6 +236,22 @@ def install_crds(api: Api, crd_dir: Path) -> None:
     wait_for(f"{len(names)} Kueue CRDs Established", established, timeout=60)
 
 
+def wait_for_garbage_collector(api: Api, procs) -> None:
+    """Pulumi deletes with foreground propagation: prove the garbage collector finishes one."""
+    path = "/api/v1/namespaces/default/configmaps"
+    name = f"b00t-gc-probe-{secrets.token_hex(3)}"
+    code, body = api.request("POST", path, json.dumps(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}).encode())
+    if code != 201:
+        die(f"creating {name}: HTTP {code} {body[:300]!r}")
+    code, body = api.request("DELETE", f"{path}/{name}", json.dumps(
+        {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Foreground"}).encode())
+    if code not in (200, 202):
+        die(f"deleting {name}: HTTP {code} {body[:300]!r}")
+    wait_for("garbage collector (a foreground delete completes)",
+             lambda: api.request("GET", f"{path}/{name}")[0] == 404, timeout=120, procs=procs)
+
+
 def up() -> None:
     state = load_state()
     if is_up(state):
@@ -241,7 +261,7 @@ def up() -> None:
         log("found a stale cluster state; cleaning it up first")
         down(quiet=True)
     env = toolchain_env()
-    for key in ("KUBE_APISERVER", "ETCD", "KUEUE_CRDS_DIR"):
+    for key in ("KUBE_APISERVER", "KUBE_CONTROLLER_MANAGER", "ETCD", "KUEUE_CRDS_DIR"):
         if not env.get(key):
             die(f"toolchain/build.sh --print-env gave no {key}")
     if not shutil.which("openssl"):
@@ -298,6 +318,9 @@ def up() -> None:
          f"--service-account-key-file={pki / 'sa.key'}",
          f"--service-account-signing-key-file={pki / 'sa.key'}",
          "--disable-admission-plugins=ServiceAccount",
+         # 127.0.0.1 is not a valid Endpoints address: without this the API server logs an
+         # error every 10 s trying to publish itself as the `kubernetes` Service.
+         "--endpoint-reconciler-type=none",
          "--allow-privileged=true", "--enable-priority-and-fairness=false",
          "--profiling=false", "--v=0"],
         stdout=api_log.open("wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -312,7 +335,22 @@ def up() -> None:
     wait_for("namespace default", lambda: api.request("GET", "/api/v1/namespaces/default")[0] == 200,
              timeout=60)
     write_kubeconfig(server, token, (pki / "apiserver.crt").read_bytes())
+
+    kcm_log = STATE_DIR / "logs" / "kube-controller-manager.log"
+    kcm = subprocess.Popen(
+        [env["KUBE_CONTROLLER_MANAGER"], f"--kubeconfig={KUBECONFIG}",
+         "--controllers=garbage-collector-controller,namespace-controller,"
+         "persistentvolumeclaim-protection-controller,persistentvolume-protection-controller",
+         "--leader-elect=false", "--use-service-account-credentials=false",
+         "--secure-port=0", "--v=0"],
+        stdout=kcm_log.open("wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        start_new_session=True)
+    state["controller_manager_pid"] = kcm.pid
+    STATE_FILE.write_text(json.dumps(state, indent=2) + "\n")
+    log(f"kube-controller-manager (garbage collector, namespace, PVC/PV protection) (pid {kcm.pid})")
+
     install_crds(api, Path(env["KUEUE_CRDS_DIR"]))
+    wait_for_garbage_collector(api, [("kube-controller-manager", kcm, kcm_log)])
     state["complete"] = True
     STATE_FILE.write_text(json.dumps(state, indent=2) + "\n")
     log(f"up in {time.monotonic() - t0:.1f}s: {server}")
@@ -322,6 +360,7 @@ def up() -> None:
 def down(quiet: bool = False) -> None:
     state = load_state()
     if state:
+        stop_pid(state.get("controller_manager_pid", 0), "kube-controller-manager")
         stop_pid(state.get("apiserver_pid", 0), "kube-apiserver")
         stop_pid(state.get("etcd_pid", 0), "etcd")
     if STATE_DIR.exists():
@@ -365,8 +404,17 @@ def check() -> None:
             print(f"FAIL {name}: HTTP {code} {body[:400]!r}")
     for p in reversed(created):
         api.request("DELETE", p)
-    # No namespace controller: the namespace stays Terminating after this (harmless).
     api.request("DELETE", f"/api/v1/namespaces/{ns}")
+    # The namespace controller deletes what is left and then the namespace (PVC finalizer included).
+    t0 = time.monotonic()
+    while api.request("GET", f"/api/v1/namespaces/{ns}")[0] != 404:
+        if time.monotonic() - t0 > 60:
+            failed.append(f"Namespace/{ns} deletion (still there after 60s)")
+            print(f"FAIL namespace {ns} still exists 60s after its deletion")
+            break
+        time.sleep(0.5)
+    else:
+        print(f"ok   Namespace/{ns} deleted in {time.monotonic() - t0:.1f}s")
     print(f"check: {len(created)} kinds accepted, {len(failed)} rejected")
     if failed:
         sys.exit(1)

@@ -236,8 +236,11 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 	if err != nil {
 		return nil, err
 	}
+	// The engine ends the Run call (or sends Cancel) when the update is over for it, e.g. after a
+	// mandatory policy violation. SIGTERM ends Python quietly; upstream's SIGINT makes the exec
+	// script print a KeyboardInterrupt traceback into the update's output.
 	cmd.Cancel = func() error {
-		if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			return cmd.Process.Kill()
 		}
 		return nil
