@@ -154,7 +154,7 @@ need_go() {
   say "checking the Go module proxy ($(go env GOPROXY)) with $v..."
   if ! out="$(go mod download -json "github.com/pulumi/pulumi/sdk/v3@$PULUMI_SDK_VERSION" 2>&1)" || grep -q '"Error"' <<<"$out"; then
     echo "$out" >&2
-    die "cannot reach the Go module proxy (GOPROXY=$(go env GOPROXY)); the toolchain is built from it"
+    die "cannot download from the Go module proxy (GOPROXY=$(go env GOPROXY)), and the module cache does not have it: the toolchain is built from the proxy"
   fi
   GO_CHECKED=1
 }
@@ -198,7 +198,7 @@ W=pulumi-cli
 LDF="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_CLI_VERSION"
 S="$(stamp_of "$HERE/wrappers/$W" "$LDF" osusergo,grpcnotrace)"
 if system_pulumi >/dev/null; then
-  say "pulumi $PULUMI_CLI_VERSION: using the pulumi on PATH, not building"
+  say "pulumi CLI: using the pulumi on PATH, not building $PULUMI_CLI_VERSION"
 elif fresh "$PULUMI_DIR" pulumi "$S" "$PULUMI_DIR/bin/pulumi"; then
   say "pulumi $PULUMI_CLI_VERSION: ok (cached)"
 else
