@@ -15,9 +15,10 @@ from typing import Any
 import pulumi
 
 from b00t_pulumi.datum.catalog import Catalog
-from b00t_pulumi.deploy.resources import SecretResolver, create, create_gated, resource_name
-from b00t_pulumi.gates.budget_gate import BudgetGate, apply_deferral
-from b00t_pulumi.gates.epoch_plan import EpochPlan, apply_epoch
+from b00t_pulumi.deploy.resources import SecretResolver, create, resource_name
+from b00t_pulumi.gates.budget_gate import BudgetGate
+from b00t_pulumi.gates.decisions import GateFields, gate_fields
+from b00t_pulumi.gates.epoch_plan import EpochPlan
 from b00t_pulumi.plan.crds import budget_constraint_crd
 from b00t_pulumi.plan.model import JobPlan, StackPlan
 from b00t_pulumi.plan.objects import K8sObject
@@ -31,20 +32,44 @@ def _child(parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()) 
     return pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on))
 
 
-def _gated(obj: K8sObject, budget_gate: BudgetGate | None, epoch_plan: EpochPlan | None
-           ) -> pulumi.Output[K8sObject] | None:
-    """The object as the gates decide it: epoch label and planned start, suspended or deferred."""
+def _gated(obj: K8sObject, budget_gate: BudgetGate | None, epoch_plan: EpochPlan | None) -> K8sObject | None:
+    """The object with the gates' decision as Output leaves (epoch label and planned start, suspend,
+    deferral). Only those values are unknown during a preview; every other field stays known."""
     if budget_gate is None and epoch_plan is None:
         return None
     name = obj["metadata"]["name"]
+    flags = {"epoch": epoch_plan is not None, "budget": budget_gate is not None}
     deferred = budget_gate.deferred if budget_gate else pulumi.Output.from_input({})
     assignments = epoch_plan.assignments if epoch_plan else pulumi.Output.from_input({})
+    decision: pulumi.Output[GateFields] = pulumi.Output.all(deferred, assignments).apply(
+        lambda a: gate_fields(name, assignment=(a[1] or {}).get(name), deferred=a[0] or {}, **flags))
+    keys = gate_fields(name, assignment=None, deferred=None, **flags)
+    out: dict[str, Any] = {**obj}
+    meta = {**obj["metadata"], "labels": dict(obj["metadata"].get("labels", {})),
+            "annotations": dict(obj["metadata"].get("annotations", {}))}
+    spec = {**obj["spec"]}
+    template = {**spec["template"], "metadata": {**spec["template"].get("metadata", {})}}
+    pod_labels = dict(template["metadata"].get("labels", {}))
+    def label(key: str) -> pulumi.Output[str]:
+        return decision.apply(lambda f: f.labels[key])
 
-    def decide(args: list[Any]) -> K8sObject:
-        plan_for = (args[1] or {}).get(name) if obj["kind"] == "Job" else None
-        return apply_deferral(apply_epoch(obj, plan_for), args[0] or {})
+    def annotation(key: str) -> pulumi.Output[str]:
+        return decision.apply(lambda f: f.annotations[key])
 
-    return pulumi.Output.all(deferred, assignments).apply(decide)
+    for k in keys.labels:
+        meta["labels"][k] = pod_labels[k] = label(k)
+    for k in keys.annotations:
+        meta["annotations"][k] = annotation(k)
+    if keys.labels:
+        template["metadata"]["labels"] = pod_labels
+    spec["template"] = template
+    if obj["kind"] == "Job":
+        spec["suspend"] = decision.apply(lambda f: f.suspend)
+    elif obj["kind"] == "Deployment" and "replicas" in spec:
+        planned = spec["replicas"]
+        spec["replicas"] = decision.apply(lambda f: 0 if f.deferred else planned)
+    out["metadata"], out["spec"] = meta, spec
+    return out
 
 
 class BudgetConstraint(pulumi.ComponentResource):
@@ -58,12 +83,13 @@ class BudgetConstraint(pulumi.ComponentResource):
 
     def __init__(self, name: str, cr: K8sObject, extra: Sequence[K8sObject] = (), *,
                  crd: pulumi.Resource | None = None, secrets: SecretResolver | None = None,
-                 depends_on: Sequence[pulumi.Resource] = (), opts: pulumi.ResourceOptions | None = None) -> None:
+                 depends_on: Sequence[pulumi.Resource] = (), skip_await: bool = False,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(self.TYPE, name, {"constraint": cr["metadata"]["name"]}, opts)
         if crd is None:
-            crd = self.definition(pulumi.ResourceOptions(parent=self))
-        self.secrets = [create(o, _child(self, depends_on), secrets=secrets) for o in extra]
-        self.resource = create(cr, _child(self, [crd, *depends_on, *self.secrets]))
+            crd = self.definition(pulumi.ResourceOptions(parent=self), skip_await=skip_await)
+        self.secrets = [create(o, _child(self, depends_on), secrets=secrets, skip_await=skip_await) for o in extra]
+        self.resource = create(cr, _child(self, [crd, *depends_on, *self.secrets]), skip_await=skip_await)
         spec = cr["spec"]
         self.daily_limit: str = spec["dailyLimit"]
         self.currency: str = spec["currency"]
@@ -73,9 +99,9 @@ class BudgetConstraint(pulumi.ComponentResource):
                                "onBudgetExceeded": self.on_budget_exceeded})
 
     @staticmethod
-    def definition(opts: pulumi.ResourceOptions | None = None) -> pulumi.CustomResource:
+    def definition(opts: pulumi.ResourceOptions | None = None, *, skip_await: bool = False) -> pulumi.CustomResource:
         """The BudgetConstraint CRD (create once per cluster)."""
-        return create(budget_constraint_crd(), opts or pulumi.ResourceOptions())
+        return create(budget_constraint_crd(), opts or pulumi.ResourceOptions(), skip_await=skip_await)
 
 
 class B00tStack(pulumi.ComponentResource):
@@ -101,13 +127,12 @@ class B00tStack(pulumi.ComponentResource):
             if o in storage:
                 continue
             gated = _gated(o, budget_gate, None) if o["kind"] == "Deployment" else None
-            self.resources[resource_name(o)] = (
-                create_gated(o, gated, _child(self, ready), skip_await=skip_await) if gated is not None
-                else create(o, _child(self, ready), skip_await=skip_await, secrets=secrets))
+            self.resources[resource_name(o)] = create(gated or o, _child(self, ready), skip_await=skip_await,
+                                                      secrets=secrets)
         self.budget: BudgetConstraint | None = None
         if plan.budget and manage_budget:
             self.budget = BudgetConstraint(f"{name}-budget", plan.budget, plan.budget_secrets, crd=budget_crd,
-                                           secrets=secrets,
+                                           secrets=secrets, skip_await=skip_await,
                                            depends_on=base, opts=pulumi.ResourceOptions(parent=self))
         self.namespace: str = plan.namespace
         self.endpoints: dict[str, str] = {ep.member: ep.url for ep in plan.endpoints}
@@ -141,7 +166,8 @@ class B00tJob(pulumi.ComponentResource):
                  depends_on: Sequence[pulumi.Resource] = (), budget_gate: BudgetGate | None = None,
                  epoch_plan: EpochPlan | None = None, manage_budget: bool = True,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        """``epoch_plan``: the Job carries its epoch and waits suspended for a later one;
+        """``epoch_plan`` (pass it only for a Job the plan includes): the Job carries its epoch and waits
+        suspended for a later one;
         ``budget_gate``: the Job is suspended until the next window when the budget defers it."""
         super().__init__(self.TYPE, name, {"job": plan.job.name}, opts)
         self.plan = plan
@@ -151,13 +177,11 @@ class B00tJob(pulumi.ComponentResource):
         gates: list[pulumi.Resource] = [g for g in (budget_gate, epoch_plan) if g is not None]
         after = base + self.secrets + gates
         gated = _gated(plan.job_object, budget_gate, epoch_plan)
-        self.job = (create_gated(plan.job_object, gated, _child(self, after), skip_await=skip_await)
-                    if gated is not None else
-                    create(plan.job_object, _child(self, after), skip_await=skip_await, secrets=secrets))
+        self.job = create(gated or plan.job_object, _child(self, after), skip_await=skip_await, secrets=secrets)
         self.budget: BudgetConstraint | None = None
         if plan.budget and manage_budget:
             self.budget = BudgetConstraint(f"{name}-budget", plan.budget, plan.budget_secrets, crd=budget_crd,
-                                           secrets=secrets, depends_on=base,
+                                           secrets=secrets, depends_on=base, skip_await=skip_await,
                                            opts=pulumi.ResourceOptions(parent=self))
         labels = plan.job_object["metadata"].get("labels", {})
         self.namespace: str = plan.namespace
@@ -171,11 +195,13 @@ class KueueQueues(pulumi.ComponentResource):
     TYPE = "b00t:index:KueueQueues"
 
     def __init__(self, name: str, objects: Sequence[K8sObject], *, depends_on: Sequence[pulumi.Resource] = (),
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+                 skip_await: bool = False, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(self.TYPE, name, {}, opts)
-        flavors = [create(o, _child(self, depends_on)) for o in objects if o["kind"] == "ResourceFlavor"]
-        queues = [create(o, _child(self, [*depends_on, *flavors])) for o in objects if o["kind"] == "ClusterQueue"]
-        self.local_queues = [create(o, _child(self, [*depends_on, *queues]))
+        flavors = [create(o, _child(self, depends_on), skip_await=skip_await)
+                   for o in objects if o["kind"] == "ResourceFlavor"]
+        queues = [create(o, _child(self, [*depends_on, *flavors]), skip_await=skip_await)
+                  for o in objects if o["kind"] == "ClusterQueue"]
+        self.local_queues = [create(o, _child(self, [*depends_on, *queues]), skip_await=skip_await)
                              for o in objects if o["kind"] == "LocalQueue"]
         self.cluster_queue = next((o["metadata"]["name"] for o in objects if o["kind"] == "ClusterQueue"), None)
         self.register_outputs({
@@ -192,13 +218,14 @@ class GpuTimeSlicing(pulumi.ComponentResource):
     TYPE = "b00t:index:GpuTimeSlicing"
 
     def __init__(self, name: str, objects: Sequence[K8sObject], *, depends_on: Sequence[pulumi.Resource] = (),
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+                 skip_await: bool = False, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(self.TYPE, name, {}, opts)
-        ns = [create(o, _child(self, depends_on)) for o in objects if o["kind"] == "Namespace"]
-        cms = [create(o, _child(self, [*depends_on, *ns])) for o in objects if o["kind"] == "ConfigMap"]
+        ns = [create(o, _child(self, depends_on), skip_await=skip_await) for o in objects if o["kind"] == "Namespace"]
+        cms = [create(o, _child(self, [*depends_on, *ns]), skip_await=skip_await)
+               for o in objects if o["kind"] == "ConfigMap"]
         for o in objects:
             if o["kind"] == "ClusterPolicy":
-                create(o, _child(self, [*depends_on, *cms]))
+                create(o, _child(self, [*depends_on, *cms]), skip_await=skip_await)
         cm = next((o for o in objects if o["kind"] == "ConfigMap"), None)
         self.register_outputs({"configMap": f"{cm['metadata']['namespace']}/{cm['metadata']['name']}" if cm else None,
                                "keys": sorted(cm["data"]) if cm else []})

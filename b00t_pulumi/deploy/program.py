@@ -46,10 +46,10 @@ def _program() -> None:
 
     namespaces = {o["metadata"]["name"]: create(o, opts, skip_await=skip) for o in plan.namespaces}
     ns_list = list(namespaces.values())
-    crd = BudgetConstraint.definition(opts) if plan.crds else None
-    kueue = KueueQueues("kueue", plan.kueue, depends_on=ns_list, opts=opts) if plan.kueue else None
+    crd = BudgetConstraint.definition(opts, skip_await=skip) if plan.crds else None
+    kueue = KueueQueues("kueue", plan.kueue, depends_on=ns_list, skip_await=skip, opts=opts) if plan.kueue else None
     if plan.time_slicing:
-        GpuTimeSlicing("gpu-time-slicing", plan.time_slicing, opts=opts)
+        GpuTimeSlicing("gpu-time-slicing", plan.time_slicing, skip_await=skip, opts=opts)
 
     # Budgets first: each BudgetConstraint CR, then its gate; workloads wait for their gate.
     from b00t_pulumi.budget import default_ledger_url
@@ -62,13 +62,14 @@ def _program() -> None:
     for ns, cr, extra in owners:
         cr_name = cr["metadata"]["name"]
         budgets[cr_name] = BudgetConstraint(f"{ns}-{cr_name}", cr, extra, crd=crd, secrets=secrets,
-                                            depends_on=[namespaces[ns]], opts=opts)
+                                            depends_on=[namespaces[ns]], skip_await=skip, opts=opts)
     for gate_input in budget_inputs(planner, plan, ledger):
         cid = gate_input["constraint_id"]
         gates[cid] = BudgetGate(f"budget-gate-{cid}", gate_input,
                                 opts=pulumi.ResourceOptions(depends_on=[budgets[cid]]))
     epochs = epoch_inputs(planner, plan)
     epoch_plan = EpochPlan("gpu-epochs", epochs) if epochs["jobs"] and epochs["gpus"] else None
+    planned_gpu_jobs = {j["id"] for j in epochs["jobs"]}
     if epochs["jobs"] and not epochs["gpus"]:
         pulumi.log.warn("GPU jobs but no b00t:gpuInventory: no epoch plan; jobs are not batched into epochs")
 
@@ -86,7 +87,8 @@ def _program() -> None:
         named = jp.job_object["metadata"].get("annotations", {}).get("b00t.io/budget-constraint")
         jobs[jp.job.name] = B00tJob(jp.job.name, jp, skip_await=skip, secrets=secrets, budget_crd=crd,
                                     depends_on=deps, budget_gate=gates.get(named) if named else None,
-                                    epoch_plan=epoch_plan, manage_budget=False, opts=opts)
+                                    epoch_plan=epoch_plan if jp.job.name in planned_gpu_jobs else None,
+                                    manage_budget=False, opts=opts)
 
     pulumi.export("stacks", {
         name: {

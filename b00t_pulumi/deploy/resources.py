@@ -13,6 +13,14 @@ from b00t_pulumi.plan.env import SecretValue
 from b00t_pulumi.plan.objects import K8sObject
 
 SKIP_AWAIT = "pulumi.com/skipAwait"
+DELETION_POLICY = "pulumi.com/deletionPropagationPolicy"
+
+
+def no_wait_annotations() -> dict[str, str]:
+    """For an API server without kubelet and controllers (b00t:skipAwait): do not wait for readiness,
+    and delete in the background, since a foreground delete waits for a garbage collector that
+    does not run there."""
+    return {SKIP_AWAIT: "true", DELETION_POLICY: "background"}
 
 # (apiVersion, kind) -> typed resource class of pulumi_kubernetes
 _TYPED: dict[tuple[str, str], Any] = {
@@ -61,25 +69,6 @@ def resource_name(obj: K8sObject) -> str:
     return f"{ns}-{meta['name']}" if ns else str(meta["name"])
 
 
-def create_gated(static: K8sObject, gated: pulumi.Output[K8sObject], opts: pulumi.ResourceOptions, *,
-                 skip_await: bool = False) -> pulumi.CustomResource:
-    """A Deployment or Job whose metadata and spec depend on gate outputs (epoch, budget deferral).
-
-    ``static`` is the planned object (its name and kind are known now); ``gated`` is the same object
-    once the gates have run. During a preview of changed gates the values are unknown until apply.
-    """
-    def metadata(o: K8sObject) -> dict[str, Any]:
-        meta = dict(o["metadata"])
-        if skip_await:
-            meta["annotations"] = {**meta.get("annotations", {}), SKIP_AWAIT: "true"}
-        return meta
-
-    cls = _TYPED[(static["apiVersion"], static["kind"])]
-    resource: pulumi.CustomResource = cls(resource_name(static), opts=opts, metadata=gated.apply(metadata),
-                                          spec=gated.apply(lambda o: o["spec"]))
-    return resource
-
-
 def create(obj: K8sObject, opts: pulumi.ResourceOptions, *, skip_await: bool = False,
            secrets: SecretResolver | None = None, name: str | None = None) -> pulumi.CustomResource:
     """Create the typed resource for one planned object (CustomResource for CRD kinds)."""
@@ -87,7 +76,7 @@ def create(obj: K8sObject, opts: pulumi.ResourceOptions, *, skip_await: bool = F
     api, kind = body.pop("apiVersion"), body.pop("kind")
     meta = dict(body.pop("metadata"))
     if skip_await:
-        meta["annotations"] = {**meta.get("annotations", {}), SKIP_AWAIT: "true"}
+        meta["annotations"] = {**meta.get("annotations", {}), **no_wait_annotations()}
     if kind == "Secret" and "stringData" in body:
         resolver = secrets or SecretResolver()
         body["stringData"] = {

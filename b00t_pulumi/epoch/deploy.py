@@ -26,6 +26,11 @@ def clock_now() -> float:
     return time.time()
 
 
+def _int_or_none(value: Any) -> int | None:
+    """Numbers cross the Pulumi wire as floats (4.0): integers again here."""
+    return None if value is None else int(value)
+
+
 def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -71,7 +76,7 @@ def plan_epochs(props: dict[str, Any], previous: dict[str, Any] | None, now: flo
     gpus = [Gpu(id=g["id"], node=g.get("node", ""), gpu_type=g.get("gpu_type", "gpu"), slots=int(g["slots"]))
             for g in props.get("gpus", [])]
     groups = {k: GroupSettings(batch_window_s=float(v["batch_window_s"]),
-                               max_concurrent_jobs=v.get("max_concurrent_jobs"))
+                               max_concurrent_jobs=_int_or_none(v.get("max_concurrent_jobs")))
               for k, v in props.get("groups", {}).items()}
     old_plan = Plan.from_dict(previous["plan"], source="EpochPlan state") if previous and "plan" in previous else None
     plan = schedule(jobs, gpus, groups=groups, previous=old_plan, now=now)

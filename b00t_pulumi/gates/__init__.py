@@ -12,10 +12,8 @@ from typing import Any
 _LAZY = {
     "BudgetGate": "b00t_pulumi.gates.budget_gate",
     "BudgetGateProvider": "b00t_pulumi.gates.budget_gate",
-    "apply_deferral": "b00t_pulumi.gates.budget_gate",
     "EpochPlan": "b00t_pulumi.gates.epoch_plan",
     "EpochPlanProvider": "b00t_pulumi.gates.epoch_plan",
-    "apply_epoch": "b00t_pulumi.gates.epoch_plan",
 }
 
 

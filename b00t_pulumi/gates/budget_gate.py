@@ -20,8 +20,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 
 from b00t_pulumi.epoch.deploy import clock_now as _now
 from b00t_pulumi.errors import B00tError
-from b00t_pulumi.gates.epoch_plan import _copy, _unknown
-from b00t_pulumi.plan.objects import K8sObject
+from b00t_pulumi.gates.epoch_plan import _unknown
 
 _INPUT_KEYS = ("constraint_id", "subject", "constraint", "items", "ledger", "window")
 
@@ -142,18 +141,3 @@ class BudgetGate(pulumi.dynamic.Resource):
         super().__init__(BudgetGateProvider(), name,
                          {**inputs, "reserved": None, "released": None, "deferred": None, "alerts": None,
                           "spend": None, "outcome": None}, opts)
-
-
-def apply_deferral(obj: K8sObject, deferred: dict[str, Any] | None) -> K8sObject:
-    """A Job (or Deployment) the budget defers: suspended (or 0 replicas) until the next window."""
-    name = obj["metadata"]["name"]
-    if not deferred or name not in deferred:
-        return obj
-    out: K8sObject = _copy(obj)
-    until = deferred[name]
-    out["metadata"].setdefault("annotations", {})["b00t.io/deferred-until"] = str(until)
-    if out["kind"] == "Job":
-        out["spec"]["suspend"] = True
-    elif out["kind"] == "Deployment":
-        out["spec"]["replicas"] = 0
-    return out

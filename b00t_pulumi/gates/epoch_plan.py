@@ -19,7 +19,6 @@ from pulumi.runtime.rpc import UNKNOWN
 from b00t_pulumi.epoch.deploy import INPUT_KEYS, plan_epochs
 from b00t_pulumi.epoch.deploy import clock_now as _now
 from b00t_pulumi.errors import B00tError
-from b00t_pulumi.plan.objects import K8sObject
 
 
 def _unknown(value: Any) -> bool:
@@ -71,34 +70,3 @@ class EpochPlan(pulumi.dynamic.Resource):
         super().__init__(EpochPlanProvider(), name,
                          {**inputs, "plan": None, "assignments": None, "submitted": None, "planned_at": None,
                           "loads": None}, opts)
-
-
-def apply_epoch(job: K8sObject, assignment: dict[str, Any] | None) -> K8sObject:
-    """The Job with its epoch label and planned start; suspended when it waits for a later epoch."""
-    if not assignment:
-        return job
-    out: K8sObject = _copy(job)
-    meta = out["metadata"]
-    labels, ann = meta.setdefault("labels", {}), meta.setdefault("annotations", {})
-    pod_labels = out["spec"]["template"]["metadata"].setdefault("labels", {})
-    if assignment.get("epoch"):
-        labels["b00t.io/epoch"] = pod_labels["b00t.io/epoch"] = str(assignment["epoch"])[:63]
-        ann["b00t.io/planned-start"] = assignment["start"]
-        ann["b00t.io/planned-gpu"] = str(assignment["gpu"])
-        if assignment.get("node"):
-            ann["b00t.io/planned-node"] = str(assignment["node"])
-    if assignment.get("deferred"):
-        ann["b00t.io/epoch-deferred"] = str(assignment["deferred"])[:1000]
-    if assignment.get("suspend"):
-        out["spec"]["suspend"] = True
-        if assignment.get("start"):
-            ann["b00t.io/suspended-until"] = assignment["start"]
-    return out
-
-
-def _copy(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: _copy(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_copy(v) for v in obj]
-    return obj

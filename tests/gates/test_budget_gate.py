@@ -10,7 +10,8 @@ from pulumi.runtime.rpc import UNKNOWN
 
 from b00t_pulumi.budget import open_ledger
 from b00t_pulumi.errors import B00tError
-from b00t_pulumi.gates.budget_gate import BudgetGateProvider, apply_deferral
+from b00t_pulumi.gates.budget_gate import BudgetGateProvider
+from b00t_pulumi.gates.decisions import apply_fields, gate_fields
 
 NOW = "2026-11-22T21:30:00Z"
 
@@ -80,11 +81,13 @@ def test_defer_does_not_fail_and_lists_the_jobs_beyond(ledger: str) -> None:
     assert got["deferred"] == {"batch-2": "2026-11-23T00:00:00Z", "batch-3": "2026-11-23T00:00:00Z"}
     assert got["spend"] == "100.00" and got["outcome"] == "deferred"
     job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "batch-3"}, "spec": {"template": {}}}
-    deferred = apply_deferral(job, got["deferred"])
+    deferred = apply_fields(job, gate_fields("batch-3", epoch=False, budget=True, assignment=None,
+                                             deferred=got["deferred"]))
     assert deferred["spec"]["suspend"] is True
     assert deferred["metadata"]["annotations"]["b00t.io/deferred-until"] == "2026-11-23T00:00:00Z"
-    assert apply_deferral(job | {"metadata": {"name": "batch-0"}}, got["deferred"]) == \
-        job | {"metadata": {"name": "batch-0"}}
+    runs = apply_fields(job, gate_fields("batch-0", epoch=False, budget=True, assignment=None,
+                                         deferred=got["deferred"]))
+    assert runs["spec"]["suspend"] is False and runs["metadata"]["annotations"]["b00t.io/deferred-until"] == ""
 
 
 def test_update_twice_reserves_once(ledger: str) -> None:

@@ -10,7 +10,8 @@ from pulumi.runtime.rpc import UNKNOWN
 
 from b00t_pulumi.datum import Catalog
 from b00t_pulumi.epoch.deploy import epoch_inputs
-from b00t_pulumi.gates.epoch_plan import EpochPlanProvider, apply_epoch
+from b00t_pulumi.gates.decisions import apply_fields, gate_fields
+from b00t_pulumi.gates.epoch_plan import EpochPlanProvider
 from b00t_pulumi.plan import Planner
 from b00t_pulumi.settings import load_environment
 
@@ -83,15 +84,30 @@ def test_diff_only_on_input_change() -> None:
     assert p.diff("id", inputs(2), inputs(3)).changes is True
 
 
-def test_apply_epoch_labels_and_suspends_later_epochs() -> None:
+def test_epoch_decision_labels_and_suspends_later_epochs() -> None:
     job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j", "labels": {}},
            "spec": {"template": {"metadata": {"labels": {}}, "spec": {}}}}
     later = {"epoch": "e0003", "gpu": "g0", "node": "n0", "start": "2026-11-22T22:00:00Z", "suspend": True,
              "deferred": None}
-    out = apply_epoch(job, later)
+    out = apply_fields(job, gate_fields("j", epoch=True, budget=False, assignment=later, deferred=None))
     assert out["metadata"]["labels"]["b00t.io/epoch"] == "e0003"
     assert out["spec"]["template"]["metadata"]["labels"]["b00t.io/epoch"] == "e0003"
     assert out["metadata"]["annotations"]["b00t.io/planned-start"] == "2026-11-22T22:00:00Z"
+    assert out["metadata"]["annotations"]["b00t.io/suspended-until"] == "2026-11-22T22:00:00Z"
     assert out["spec"]["suspend"] is True and "suspend" not in job["spec"]
-    now = apply_epoch(job, later | {"suspend": False})
-    assert "suspend" not in now["spec"]
+    now = apply_fields(job, gate_fields("j", epoch=True, budget=False, assignment=later | {"suspend": False},
+                                        deferred=None))
+    assert now["spec"]["suspend"] is False and now["metadata"]["annotations"]["b00t.io/suspended-until"] == ""
+    # the keys do not depend on the decision: a preview knows them before the plan exists
+    assert set(gate_fields("j", epoch=True, budget=True, assignment=None, deferred=None).annotations) == \
+        set(gate_fields("j", epoch=True, budget=True, assignment=later, deferred={"j": "x"}).annotations)
+
+
+def test_numbers_arrive_as_floats_from_the_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("B00T_NOW", "2026-11-22T21:00:00Z")
+    wire = inputs(2)
+    wire["groups"]["llama-70b-q4"]["max_concurrent_jobs"] = 2.0
+    wire["jobs"][0]["gpus"] = 1.0
+    wire["gpus"][0]["slots"] = 2.0
+    assert EpochPlanProvider().check({}, wire).failures == []
+    assert outs(EpochPlanProvider().create(wire))["loads"] == 1
