@@ -7,11 +7,13 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from b00t_pulumi.datum.catalog import Catalog
 from b00t_pulumi.errors import B00tError
-from b00t_pulumi.settings import EnvironmentSettings, load_environment
+
+if TYPE_CHECKING:  # the datum models load when a command needs them, not at start-up
+    from b00t_pulumi.datum.catalog import Catalog
+    from b00t_pulumi.settings import EnvironmentSettings
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -41,6 +43,8 @@ def add_json_arg(p: argparse.ArgumentParser) -> None:
 
 def load_catalog(args: argparse.Namespace, *, strict: bool = True) -> Catalog:
     """The catalog of ``--datums`` (or the default search path). Raises B00tError on errors."""
+    from b00t_pulumi.datum.catalog import Catalog
+
     paths: Sequence[Path] | None = getattr(args, "datums", None)
     settings = load_settings(args)
     if not paths and getattr(args, "env", None):
@@ -57,6 +61,8 @@ _SETTINGS_CACHE: dict[tuple[str, str | None], EnvironmentSettings] = {}
 
 def load_settings(args: argparse.Namespace) -> EnvironmentSettings:
     """Settings of ``--env`` (read once per working directory and environment)."""
+    from b00t_pulumi.settings import load_environment
+
     key = (str(Path.cwd()), getattr(args, "env", None))
     if key not in _SETTINGS_CACHE:
         _SETTINGS_CACHE[key] = load_environment(key[1])

@@ -14,8 +14,19 @@ from b00t_pulumi import __version__
 from b00t_pulumi.cli.common import EXIT_INVALID, EXIT_USAGE, UsageError, report_error
 from b00t_pulumi.errors import B00tError
 
-# Each module has register(subparsers) adding its commands; a command sets func=handler(args)->int.
-COMMAND_MODULES = ("validate", "stack", "job", "budget", "epochs", "bench")
+# command -> (module of b00t_pulumi.cli, one-line help). A module's register(subparsers) adds its
+# commands, each with func=handler(args)->int. Only the module of the command being run is imported,
+# so `b00t-pulumi --version` or `--help` never pays for pydantic models or the planner.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("validate", "check datum files; one line per problem, exit 1 when any is an error"),
+    "stack": ("stack", "list, show and render stacks"),
+    "job": ("job", "list and render jobs"),
+    "budget": ("budget", "budget check, status, reserve and release"),
+    "gpu-epochs": ("epochs", "the GPU epoch plan of the environment's GPU jobs"),
+    "show-epoch": ("epochs", "the epochs of one batch group (model) and their jobs"),
+    "bench": ("bench", "benchmarks (bench schedule: the epoch scheduler on a trace)"),
+}
+COMMAND_MODULES = tuple(dict.fromkeys(m for m, _ in COMMANDS.values()))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -24,7 +35,12 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_of(argv: Sequence[str]) -> str | None:
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``argv``, only the module of its command is imported (others get a stub)."""
     parser = _Parser(
         prog="b00t-pulumi",
         description="b00t stack and job datums -> Kubernetes objects, GPU epochs and budgets (no Pulumi needed)",
@@ -33,20 +49,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub: argparse._SubParsersAction[argparse.ArgumentParser] = parser.add_subparsers(
         dest="command", metavar="COMMAND", parser_class=_Parser
     )
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"b00t_pulumi.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"b00t_pulumi.cli.{name}":
-                continue  # a command module not written yet
-            raise
+    wanted = _command_of(argv) if argv is not None else None
+    modules = [COMMANDS[wanted][0]] if wanted in COMMANDS else (COMMAND_MODULES if argv is None else [])
+    for name in modules:
+        module = importlib.import_module(f"b00t_pulumi.cli.{name}")
         register: Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None] = module.register
         register(sub)
+    for command, (_, helptext) in COMMANDS.items():
+        if command not in sub.choices:
+            sub.add_parser(command, help=helptext)  # listed in --help; its module loads when it runs
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     try:
         args = parser.parse_args(argv)
         handler = getattr(args, "func", None)
