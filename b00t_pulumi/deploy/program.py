@@ -36,7 +36,8 @@ def _program() -> None:
     catalog.raise_for_errors()
     planner = Planner(catalog, settings, environ=os.environ)
     plan = planner.plan_cluster()
-    for note in plan.notes + [n for s in plan.stacks for n in s.notes] + [n for j in plan.jobs for n in j.notes]:
+    notes = plan.notes + [n for s in plan.stacks for n in s.notes] + [n for j in plan.jobs for n in j.notes]
+    for note in dict.fromkeys(notes):  # once each, even when several stacks share a member
         pulumi.log.info(note)
 
     provider = kubernetes_provider(settings)
