@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-PASSPHRASE = "engine-test-passphrase"
+PASSPHRASE = "b00t-dev-local-only"  # the dev passphrase: Pulumi.dev.yaml carries its salt
 SECRETS = {"N8N_BASIC_AUTH_PASSWORD": "engine-test-n8n-password",
            "N8N_BUDGET_WEBHOOK_URL": "http://127.0.0.1:9/webhook/engine-test"}
 
