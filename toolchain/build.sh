@@ -24,6 +24,8 @@ STEPS=7
 
 PULUMI_DIR="$TC/pulumi-$PULUMI_CLI_VERSION"
 K8SPROV_DIR="$TC/pulumi-resource-kubernetes-v$PULUMI_K8S_PROVIDER_VERSION"
+# PULUMI_HOME of the toolchain: its plugin cache holds the provider (login state goes here too).
+PULUMI_HOME_DIR="$TC/pulumi-home"
 KUBE_DIR="$TC/kubernetes-$KUBERNETES_VERSION"
 KUEUE_DIR="$TC/kueue-$KUEUE_VERSION"
 ETCD_DIR="$TC/etcd-$ETCD_VERSION"
@@ -63,7 +65,8 @@ print_env() { # print_env [cluster]: with "cluster", only the API server pieces 
     [[ -x "$PULUMI_DIR/bin/pulumi-language-python" ]] || missing+=("language host ($PULUMI_DIR/bin)")
     path_dirs+=("$PULUMI_DIR/bin")
   fi
-  [[ -x "$K8SPROV_DIR/bin/pulumi-resource-kubernetes" || "$only" == cluster ]] || missing+=("pulumi-resource-kubernetes ($K8SPROV_DIR/bin)")
+  [[ -x "$PULUMI_HOME_DIR/plugins/resource-kubernetes-v$PULUMI_K8S_PROVIDER_VERSION/pulumi-resource-kubernetes" \
+     || "$only" == cluster ]] || missing+=("pulumi-resource-kubernetes ($PULUMI_HOME_DIR/plugins)")
   [[ -x "$KUBE_DIR/bin/kube-apiserver" ]] || missing+=("kube-apiserver ($KUBE_DIR/bin)")
   [[ -x "$KUBE_DIR/bin/kube-controller-manager" ]] || missing+=("kube-controller-manager ($KUBE_DIR/bin)")
   [[ -f "$KUEUE_DIR/crds/kueue.x-k8s.io_clusterqueues.yaml" ]] || missing+=("Kueue CRDs ($KUEUE_DIR/crds)")
@@ -73,7 +76,7 @@ print_env() { # print_env [cluster]: with "cluster", only the API server pieces 
     echo "toolchain: run toolchain/build.sh (or make toolchain) first" >&2
     exit 1
   fi
-  path_dirs+=("$K8SPROV_DIR/bin" "$KUBE_DIR/bin")
+  path_dirs+=("$KUBE_DIR/bin")
   local joined
   joined="$(IFS=:; echo "${path_dirs[*]}")"
   cat <<EOF
@@ -90,6 +93,7 @@ KUBE_APISERVER=$KUBE_DIR/bin/kube-apiserver
 KUBE_CONTROLLER_MANAGER=$KUBE_DIR/bin/kube-controller-manager
 ETCD=$etcd
 KUEUE_CRDS_DIR=$KUEUE_DIR/crds
+PULUMI_HOME=$PULUMI_HOME_DIR
 PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 PULUMI_SKIP_UPDATE_CHECK=true
 EOF
@@ -266,6 +270,15 @@ PY
   PREPARE=prepare_k8s build_wrapper "$W" "$K8SPROV_DIR/bin/pulumi-resource-kubernetes" . "$LDF"
   finish "$K8SPROV_DIR" provider "$S"
   say "pulumi-resource-kubernetes $PULUMI_K8S_PROVIDER_VERSION: built in $(took)s"
+fi
+# Install it into the toolchain's plugin cache (PULUMI_HOME): found there at the version the Python
+# SDK asks for, without the "using ... from $PATH" warning a PATH lookup prints on every run.
+PLUGIN="$PULUMI_HOME_DIR/plugins/resource-kubernetes-v$PULUMI_K8S_PROVIDER_VERSION/pulumi-resource-kubernetes"
+if ! cmp -s "$PLUGIN" "$K8SPROV_DIR/bin/pulumi-resource-kubernetes"; then
+  say "pulumi-resource-kubernetes $PULUMI_K8S_PROVIDER_VERSION: installing into $PULUMI_HOME_DIR"
+  PULUMI_HOME="$PULUMI_HOME_DIR" PULUMI_SKIP_UPDATE_CHECK=true "${pb:-$PULUMI_DIR/bin/pulumi}" plugin install \
+    resource kubernetes "$PULUMI_K8S_PROVIDER_VERSION" --file "$K8SPROV_DIR/bin/pulumi-resource-kubernetes" \
+    --reinstall >&2
 fi
 
 # 5/7 kube-apiserver and kube-controller-manager ---------------------------------------------
