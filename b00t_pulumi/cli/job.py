@@ -7,8 +7,6 @@ from typing import Any
 
 from b00t_pulumi.cli.common import EXIT_OK, add_datum_args, add_json_arg, print_json
 from b00t_pulumi.cli.stack import add_output_args, emit, planner_for
-from b00t_pulumi.plan.crds import budget_constraint_crd
-from b00t_pulumi.plan.objects import namespace_object
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,7 +44,4 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_to_k8s(args: argparse.Namespace) -> int:
     _, planner = planner_for(args)
     plan = planner.plan_job(args.name)
-    objects = [namespace_object(plan.namespace)]
-    if plan.budget:
-        objects.append(budget_constraint_crd())
-    return emit(objects + plan.all_objects(), args, plan.notes)
+    return emit(plan.standalone_objects(), args, plan.notes)

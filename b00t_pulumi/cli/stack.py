@@ -22,7 +22,7 @@ from b00t_pulumi.datum.quantities import format_duration
 from b00t_pulumi.errors import display_path
 from b00t_pulumi.plan import render
 from b00t_pulumi.plan.crds import money_str
-from b00t_pulumi.plan.objects import K8sObject, namespace_object
+from b00t_pulumi.plan.objects import K8sObject
 from b00t_pulumi.plan.planner import Planner
 
 
@@ -176,19 +176,13 @@ def cmd_to_k8s(args: argparse.Namespace) -> int:
     _, planner = planner_for(args)
     if args.all:
         cp = planner.plan_cluster()
-        notes = cp.notes + [n for s in cp.stacks for n in s.notes] + [n for j in cp.jobs for n in j.notes]
-        return emit(cp.all_objects(), args, notes)
+        return emit(cp.all_objects(), args, cp.all_notes())
     if not args.name:
         from b00t_pulumi.cli.common import UsageError
 
         raise UsageError("stack to-k8s: give a stack name, or --all")
     plan = planner.plan_stack(args.name)
-    objects = [namespace_object(plan.namespace)]
-    if plan.budget:
-        from b00t_pulumi.plan.crds import budget_constraint_crd
-
-        objects.append(budget_constraint_crd())
-    return emit(objects + plan.all_objects(), args, plan.notes)
+    return emit(plan.standalone_objects(), args, plan.notes)
 
 
 def cmd_to_crd(args: argparse.Namespace) -> int:

@@ -36,8 +36,7 @@ def _program() -> None:
     catalog.raise_for_errors()
     planner = Planner(catalog, settings, environ=os.environ)
     plan = planner.plan_cluster()
-    notes = plan.notes + [n for s in plan.stacks for n in s.notes] + [n for j in plan.jobs for n in j.notes]
-    for note in dict.fromkeys(notes):  # once each, even when several stacks share a member
+    for note in plan.all_notes():  # once each, even when several stacks share a member
         pulumi.log.info(note)
 
     provider = kubernetes_provider(settings)

@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from b00t_pulumi.datum.models import JobDatum, StackDatum
-from b00t_pulumi.plan.objects import K8sObject, sort_for_apply
+from b00t_pulumi.plan.objects import K8sObject, namespace_object, sort_for_apply
+
+
+def _standalone(namespace: str, has_budget: bool, objects: list[K8sObject]) -> list[K8sObject]:
+    """What applying one plan on its own needs first: its Namespace, and the CRD of its budget."""
+    from b00t_pulumi.plan.crds import budget_constraint_crd
+
+    return [namespace_object(namespace), *([budget_constraint_crd()] if has_budget else []), *objects]
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,10 @@ class StackPlan:
     def all_objects(self) -> list[K8sObject]:
         return sort_for_apply([*self.objects, *self.budget_secrets, *([self.budget] if self.budget else [])])
 
+    def standalone_objects(self) -> list[K8sObject]:
+        """Everything ``kubectl apply`` needs for this stack alone (``stack to-k8s NAME``)."""
+        return _standalone(self.namespace, self.budget is not None, self.all_objects())
+
 
 @dataclass
 class JobPlan:
@@ -55,6 +66,10 @@ class JobPlan:
     def all_objects(self) -> list[K8sObject]:
         return sort_for_apply([*self.objects, *self.budget_secrets, *([self.budget] if self.budget else [])])
 
+    def standalone_objects(self) -> list[K8sObject]:
+        """Everything ``kubectl apply`` needs for this job alone (``job to-k8s NAME``)."""
+        return _standalone(self.namespace, self.budget is not None, self.all_objects())
+
 
 @dataclass
 class ClusterPlan:
@@ -65,6 +80,11 @@ class ClusterPlan:
     stacks: list[StackPlan] = field(default_factory=list)
     jobs: list[JobPlan] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+    def all_notes(self) -> list[str]:
+        """The planner's notes (members not deployed, bind mounts made PVCs, ...), each once."""
+        notes = self.notes + [n for s in self.stacks for n in s.notes] + [n for j in self.jobs for n in j.notes]
+        return list(dict.fromkeys(notes))
 
     def all_objects(self) -> list[K8sObject]:
         objs = [*self.namespaces, *self.crds, *self.kueue, *self.time_slicing]
