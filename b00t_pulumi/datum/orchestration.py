@@ -59,6 +59,15 @@ def _duration(value: Any) -> int:
 DurationSeconds = Annotated[int, BeforeValidator(_duration)]
 
 
+def _currency(value: Any) -> str:
+    if not (isinstance(value, str) and len(value) == 3 and value.isalpha() and value.isupper()):
+        raise ValueError(f"expected a 3-letter ISO 4217 currency code such as USD, got {value!r}")
+    return value
+
+
+Currency = Annotated[str, BeforeValidator(_currency)]
+
+
 def _label_value(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError(f"expected a string, got {type(value).__name__}")
@@ -149,7 +158,7 @@ class BudgetConstraint(_Strict):
     """``budget_constraint``: a daily money limit for the datum's jobs and deployments."""
 
     daily_limit: Money = Field(description="limit per window in currency units; must be greater than 0")
-    currency: str | None = Field(default=None, description="ISO 4217 code; default budget_currency or USD")
+    currency: Currency | None = Field(default=None, description="ISO 4217 code; default budget_currency or USD")
     cost_per_job: Money | None = Field(default=None, description="estimated cost of one job run")
     alert_threshold: float | None = Field(
         default=None, gt=0, le=1, description="fraction of the limit that triggers an alert, e.g. 0.8"
@@ -168,13 +177,6 @@ class BudgetConstraint(_Strict):
     def _positive(cls, v: Decimal) -> Decimal:
         if v <= 0:
             raise ValueError("daily_limit must be greater than 0")
-        return v
-
-    @field_validator("currency")
-    @classmethod
-    def _currency(cls, v: str | None) -> str | None:
-        if v is not None and not (len(v) == 3 and v.isalpha() and v.isupper()):
-            raise ValueError(f"expected a 3-letter ISO 4217 currency code such as USD, got {v!r}")
         return v
 
     @field_validator("reset_schedule")
@@ -283,7 +285,7 @@ class Orchestration(_Strict):
     gpu_requirements: GpuRequirements | None = None
     gpu_epoch: GpuEpoch | None = None
     budget_constraint: BudgetConstraint | None = None
-    budget_currency: str | None = None
+    budget_currency: Currency | None = None
     resource_requirements: ResourceRequirements | None = None
     requires_stacks: list[str] = Field(default_factory=list)
     queue_name: LabelName | None = None
@@ -310,13 +312,6 @@ class Orchestration(_Strict):
                     f"Known: {', '.join(SCHEDULE_TYPES)}",
                 )
         return data
-
-    @field_validator("budget_currency")
-    @classmethod
-    def _currency(cls, v: str | None) -> str | None:
-        if v is not None and not (len(v) == 3 and v.isalpha() and v.isupper()):
-            raise ValueError(f"expected a 3-letter ISO 4217 currency code such as USD, got {v!r}")
-        return v
 
     @property
     def currency(self) -> str:

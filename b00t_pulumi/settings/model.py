@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from b00t_pulumi.datum.orchestration import Money, Quantity
+from b00t_pulumi.datum.orchestration import Currency, Money, Quantity
 from b00t_pulumi.datum.quantities import check_dns1123
 
 # OpenCost's default price of a GPU-hour (FACTS section 11): a default, never the truth.
@@ -22,16 +22,9 @@ class _Model(BaseModel):
 class Prices(_Model):
     """``b00t:prices``: what a GPU-hour costs, per b00t GPU name, in one currency."""
 
-    currency: str = "USD"
+    currency: Currency = "USD"
     gpu_hour: dict[str, Money] = Field(default_factory=dict, description="b00t GPU name -> price per GPU-hour")
     default_gpu_hour: Money = Field(default=DEFAULT_GPU_HOUR, description="price of a GPU type not listed")
-
-    @field_validator("currency")
-    @classmethod
-    def _currency(cls, v: str) -> str:
-        if not (len(v) == 3 and v.isalpha() and v.isupper()):
-            raise ValueError(f"expected a 3-letter ISO 4217 currency code such as USD, got {v!r}")
-        return v
 
     def per_gpu_hour(self, gpu_type: str | None) -> Decimal:
         if gpu_type and gpu_type in self.gpu_hour:
