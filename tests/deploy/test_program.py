@@ -149,9 +149,3 @@ def test_one_datum_change_changes_only_its_resources(kubeconfig: Path, tmp_path:
     # the budget CR, its gate, and the job whose cost annotation comes from the stack's cost_per_job
     assert changed == ["ai-ml-dev-marketing-sentiment-analysis-budget", "ai-ml-dev-sentiment-scoring",
                        "budget-gate-marketing-sentiment-analysis-budget"]
-
-
-def test_outputs_are_exported(kubeconfig: Path) -> None:
-    regs = run_program(dev_config({"kubernetes:kubeconfig": str(kubeconfig)}))
-    stack = next(r for r in regs if r.type == "pulumi:pulumi:Stack")
-    assert stack.name == "b00t-k8s-dev"
