@@ -37,6 +37,15 @@ def _tokens(groups: Mapping[str, GroupSettings], default: GroupSettings, jobs: S
     return out
 
 
+def _prepare(jobs: Sequence[Job], gpus: Sequence[Gpu], groups: Mapping[str, GroupSettings] | None,
+             default: GroupSettings | None) -> tuple[tuple[Gpu, ...], dict[str, list[float]]]:
+    """Checked inputs shared by both baselines: GPUs in id order and per-group concurrency tokens."""
+    groups = groups or {}
+    default = default or GroupSettings()
+    check_inputs(jobs, gpus, groups, default)
+    return tuple(sorted(gpus, key=attrgetter("id"))), _tokens(groups, default, jobs)
+
+
 def fifo_cold(
     jobs: Sequence[Job],
     gpus: Sequence[Gpu],
@@ -45,12 +54,8 @@ def fifo_cold(
     default: GroupSettings | None = None,
 ) -> Plan:
     """One load per job: each job takes the slot that frees first, loads, then runs."""
-    groups = groups or {}
-    default = default or GroupSettings()
-    check_inputs(jobs, gpus, groups, default)
-    inv = tuple(sorted(gpus, key=attrgetter("id")))
+    inv, tokens = _prepare(jobs, gpus, groups, default)
     free: list[list[float]] = [[-_INF] * g.slots for g in inv]
-    tokens = _tokens(groups, default, jobs)
     epochs: list[Epoch] = []
     deferred: list[Deferred] = []
     for job in _submit_order(jobs):
@@ -105,12 +110,8 @@ def fifo_warm(
     default: GroupSettings | None = None,
 ) -> Plan:
     """FIFO keeping the last model warm on each GPU; evicts the least recently used idle GPU."""
-    groups = groups or {}
-    default = default or GroupSettings()
-    check_inputs(jobs, gpus, groups, default)
-    inv = tuple(sorted(gpus, key=attrgetter("id")))
+    inv, tokens = _prepare(jobs, gpus, groups, default)
     state = [_WGpu(i, g) for i, g in enumerate(inv)]
-    tokens = _tokens(groups, default, jobs)
     load: dict[str, float] = {}
     for j in jobs:
         load[j.group] = max(load.get(j.group, 0.0), j.load_s)
