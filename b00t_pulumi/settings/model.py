@@ -143,6 +143,19 @@ class SimulationSettings(_Model):
                               description="simulated seconds per real second (60: a 20-minute job runs 20 s)")
 
 
+class OperatorSettings(_Model):
+    """``b00t:operator``: the b00t operator runs for this environment (docs/operator.md).
+
+    It answers Kueue's ``b00t-budget`` AdmissionCheck (budgets, epochs and job dependencies of queued
+    Jobs), keeps BudgetConstraint status from real spend and releases held Jobs and Deployments. Only
+    with this key does the planner make the AdmissionCheck: a check nothing answers would keep the
+    ClusterQueue inactive.
+    """
+
+    local: bool = Field(default=False, description="run as a local process against the cluster (make up, dev)")
+    image: str | None = Field(default=None, description="deploy it into the cluster from this image")
+
+
 class EnvironmentSettings(_Model):
     """Everything that differs per environment (``Pulumi.<env>.yaml``)."""
 
@@ -155,6 +168,8 @@ class EnvironmentSettings(_Model):
     gpu_inventory: GpuInventory = Field(default_factory=GpuInventory)
     kueue: KueueSettings = Field(default_factory=KueueSettings)
     time_slicing: TimeSlicingSettings = Field(default_factory=TimeSlicingSettings)
+    operator: OperatorSettings | None = Field(
+        default=None, description="the b00t operator of this environment; without it, no AdmissionCheck")
     simulation: SimulationSettings | None = Field(
         default=None, description="set only for the local kwok cluster: fake pods complete after their duration")
     skip_await: bool = Field(default=False, description="true only for an API server with no kubelet")

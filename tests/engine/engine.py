@@ -127,3 +127,49 @@ def make_project(directory: Path, cluster: Cluster, backend: str | None = None,
     project.pulumi("stack", "init", "dev")
     project.pulumi("config", "set", "--stack", "dev", "kubernetes:kubeconfig", str(cluster.kubeconfig))
     return project
+
+
+def kube_apply(c: Cluster, objects: list[dict[str, Any]], field_manager: str = "b00t-engine-test") -> None:
+    """Server-side apply of planned objects in apply order (Secret values materialized)."""
+    from kubernetes import dynamic
+
+    from b00t_pulumi.plan.objects import sort_for_apply
+    from b00t_pulumi.plan.render import materialize
+
+    dc = dynamic.DynamicClient(c.api())
+    objs = sort_for_apply([materialize(o, show_secrets=True) for o in objects])
+    namespaces = {o["metadata"]["namespace"] for o in objs if o["metadata"].get("namespace")}
+    ns_res = dc.resources.get(api_version="v1", kind="Namespace")
+    for ns in sorted(namespaces):
+        dc.server_side_apply(ns_res, body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
+                             name=ns, field_manager=field_manager, force_conflicts=True)
+    for obj in objs:
+        res = dc.resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
+        dc.server_side_apply(res, body=obj, name=obj["metadata"]["name"],
+                             namespace=obj["metadata"].get("namespace"), field_manager=field_manager,
+                             force_conflicts=True)
+
+
+def observer(c: Cluster) -> Any:
+    """The local cluster's own client (toolchain/localcluster/api.py) for observe.placements and raw calls."""
+    tool = str(REPO / "toolchain")
+    if tool not in sys.path:
+        sys.path.insert(0, tool)
+    from localcluster.api import Api
+
+    state = json.loads((c.dir / "state.json").read_text())
+    return Api(state["server"], state["token"])
+
+
+def wait_until(what: str, check: Any, timeout: float = 120, every: float = 0.5) -> Any:
+    """Poll ``check()`` until it returns something truthy; fail the test with ``what`` after ``timeout`` s."""
+    import time
+
+    t0 = time.monotonic()
+    while True:
+        got = check()
+        if got:
+            return got
+        if time.monotonic() - t0 > timeout:
+            pytest.fail(f"{what}: not after {timeout:.0f}s")
+        time.sleep(every)
