@@ -8,9 +8,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
+from b00t_pulumi.budget import cost as budget_cost
+from b00t_pulumi.budget import items as budget_items
+from b00t_pulumi.budget.money import Money
+from b00t_pulumi.budget.prices import PriceList, PricingError, price_list
 from b00t_pulumi.datum.catalog import Catalog
 from b00t_pulumi.datum.models import (
     AiModelDatum,
@@ -81,9 +84,6 @@ class Planner:
             "app.kubernetes.io/part-of": part_of,
             "app.kubernetes.io/managed-by": MANAGED_BY,
         }
-
-    def gpu_price(self, gpu_type: str | None) -> Decimal:
-        return self.settings.prices.per_gpu_hour(gpu_type)
 
     def _env(self, owner: str, owner_datum: Datum, layers: Iterable[Mapping[str, str]], namespace: str,
              labels: dict[str, str], problems: list[Problem]) -> tuple[list[dict[str, Any]], K8sObject | None]:
@@ -308,12 +308,7 @@ class Planner:
 
             annotations = self._gpu_annotations(need)
             if budget_name:
-                annotations["b00t.io/budget-constraint"] = budget_name
-                replicas_for_cost = (k8s.max_replicas if k8s and k8s.enable_auto_scaling
-                                     else (k8s.replicas if k8s and k8s.replicas is not None else 1))
-                annotations["b00t.io/estimated-daily-cost"] = crds.money_str(
-                    self.deployment_daily_cost(need, replicas_for_cost))
-                annotations["b00t.io/budget-currency"] = self.settings.prices.currency
+                annotations[budget_items.BUDGET_ANNOTATION] = budget_name
 
             spec: dict[str, Any] = {
                 "selector": {"matchLabels": selector},
@@ -327,11 +322,13 @@ class Planner:
                                       "HPAScaleToZero feature gate)")
             else:
                 spec["replicas"] = k8s.replicas if k8s and k8s.replicas is not None else 1
-            plan.objects.append({"apiVersion": "apps/v1", "kind": "Deployment",
-                                 "metadata": meta(d.name, ns, labels=labels, annotations=annotations or None),
-                                 "spec": spec})
+            deployment: K8sObject = {"apiVersion": "apps/v1", "kind": "Deployment",
+                                     "metadata": meta(d.name, ns, labels=labels, annotations=annotations or None),
+                                     "spec": spec}
+            plan.objects.append(deployment)
+            hpa: K8sObject | None = None
             if k8s and k8s.enable_auto_scaling:
-                plan.objects.append({
+                hpa = {
                     "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
                     "metadata": meta(d.name, ns, labels=self._base_labels(d.name, stack.name)
                                      | {"b00t.io/stack": stack.name}),
@@ -342,7 +339,18 @@ class Planner:
                         "metrics": [{"type": "Resource", "resource": {
                             "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}],
                     },
-                })
+                }
+                plan.objects.append(hpa)
+            if budget_name and so.budget_constraint:
+                try:
+                    priced = budget_cost.price_workload(deployment, prices=self.prices_for(so.currency), hpa=hpa,
+                                                        gpu_candidates=self.gpu_candidates())
+                except PricingError as exc:
+                    problems.append(self._pricing_problem(stack, exc, f"Deployment {d.name}", so.currency))
+                else:
+                    _annotate(deployment, {budget_items.DAILY_COST_ANNOTATION: priced.cost.cents_up().to_json(),
+                                           budget_items.CURRENCY_ANNOTATION: so.currency})
+                    plan.notes += [f"{d.id}: {n}" for n in priced.notes] + list(priced.price_notes)
             if args.ports:
                 plan.objects.append({
                     "apiVersion": "v1", "kind": "Service",
@@ -387,25 +395,44 @@ class Planner:
         cr = crds.budget_constraint_cr(name, ns, kind, owner.name, bc, orch.currency, labels, webhook)
         return cr, extra
 
-    def deployment_daily_cost(self, need: GpuNeed | None, replicas: int) -> Decimal:
-        """GPU price per hour x GPUs x 24 h x replicas (CPU and memory are not priced)."""
-        if need is None or not need.requirements.count:
-            return Decimal("0")
-        return self.gpu_price(need.requirements.gpu_type) * need.requirements.count * 24 * replicas
+    # ------------------------------------------------------------------ prices (budget/cost.py)
+    def prices_for(self, currency: str) -> PriceList:
+        """``b00t:prices`` in a budget's currency (PricingError when it needs a rate that is not set)."""
+        return price_list(self.settings.prices, currency)
 
-    def job_cost(self, job: JobDatum) -> Decimal | None:
-        """cost_per_job if set; else GPU price x GPUs x estimated_duration; else unknown (None)."""
-        bc = job.orch.budget_constraint
-        if bc and bc.cost_per_job is not None:
-            return bc.cost_per_job
-        req = job.orch.gpu_requirements
-        if req and req.count and job.orch.estimated_duration:
-            return (self.gpu_price(req.gpu_type) * req.count * Decimal(job.orch.estimated_duration)
-                    / Decimal(3600))
+    def gpu_candidates(self) -> list[str]:
+        """GPU types a pod that names none may land on: those of b00t:gpuInventory."""
+        return self.settings.gpu_inventory.gpu_types()
+
+    def job_budget(self, job: JobDatum) -> tuple[str, BudgetConstraint, StackDatum | JobDatum] | None:
+        """The budget a job counts in: its own, else the first required stack's (name, constraint, owner)."""
+        if job.orch.budget_constraint:
+            return f"{job.name}-budget", job.orch.budget_constraint, job
         for st in self.required_stacks(job):
-            if st.orch.budget_constraint and st.orch.budget_constraint.cost_per_job is not None:
-                return st.orch.budget_constraint.cost_per_job
+            if st.orch.budget_constraint:
+                return f"{st.name}-budget", st.orch.budget_constraint, st
         return None
+
+    def job_cost(self, job: JobDatum) -> Money | None:
+        """A run's estimated cost, as planned (None for a job that is not planned or not priced)."""
+        if not job.image:
+            return None
+        ann = self.plan_job(job).job_object["metadata"].get("annotations", {})
+        if budget_items.JOB_COST_ANNOTATION not in ann:
+            return None
+        return Money.of(ann[budget_items.JOB_COST_ANNOTATION], ann.get(budget_items.CURRENCY_ANNOTATION, "USD"))
+
+    def _pricing_problem(self, owner: Datum, exc: PricingError, item: str, currency: str) -> Problem:
+        """A PricingError as a Problem in ``owner``'s file, at the datum key that would fix it."""
+        keys = [k for k in exc.keys if k.startswith("b00t.")]
+        if any(k.startswith("b00t:prices") for k in exc.keys):  # a price list in another currency
+            bc = owner.orch.budget_constraint
+            key = ("b00t.orchestration.budget_currency" if bc and not bc.currency and owner.orch.budget_currency
+                   else "b00t.orchestration.budget_constraint.currency")
+            return Problem(self._where(owner), key, f"{item}: the budget's currency {currency} (this key) "
+                                                    f"cannot price it: {exc.message}")
+        return Problem(self._where(owner), keys[0] if keys else "b00t.orchestration.budget_constraint",
+                       f"{item}: {exc.message}")
 
     # ------------------------------------------------------------------ jobs
     def required_stacks(self, job: JobDatum) -> list[StackDatum]:
@@ -482,19 +509,25 @@ class Planner:
             self._gpu_scheduling(pod, need, where)
 
         annotations = self._gpu_annotations(need)
-        cost = self.job_cost(job)
-        if cost is not None:
-            annotations["b00t.io/estimated-cost"] = crds.money_str(cost)
-            annotations["b00t.io/budget-currency"] = jo.currency if jo.budget_constraint else \
-                self.settings.prices.currency
-        budget_name = None
-        if jo.budget_constraint:
-            budget_name = f"{job.name}-budget"
-        else:
-            budget_name = next((f"{s.name}-budget" for s in self.required_stacks(job) if s.orch.budget_constraint),
-                               None)
-        if budget_name:
-            annotations["b00t.io/budget-constraint"] = budget_name
+        budget = self.job_budget(job)
+        if budget:
+            name, bc, owner = budget
+            currency = owner.orch.currency
+            annotations[budget_items.BUDGET_ANNOTATION] = name
+            try:
+                cpj = Money(bc.cost_per_job, currency) if bc.cost_per_job is not None else None
+                priced = budget_cost.price_workload(
+                    {"kind": "Job", "metadata": {"name": job.name, "annotations": annotations},
+                     "spec": {"template": {"spec": pod}}},
+                    prices=self.prices_for(currency), duration_s=jo.estimated_duration, cost_per_job=cpj,
+                    gpu_candidates=self.gpu_candidates())
+            except PricingError as exc:
+                culprit = owner if any(k.startswith("b00t:prices") for k in exc.keys) else job
+                raise PlanError([self._pricing_problem(culprit, exc, f"Job {job.name} (budget {name})",
+                                                       currency)]) from None
+            annotations[budget_items.JOB_COST_ANNOTATION] = priced.cost.cents_up().to_json()
+            annotations[budget_items.CURRENCY_ANNOTATION] = currency
+            plan.notes += [f"{job.id}: {n}" for n in priced.notes] + list(priced.price_notes)
         if jo.estimated_duration:
             annotations["b00t.io/estimated-duration"] = format_duration(jo.estimated_duration)
         annotations.update(extra_annotations or {})
@@ -570,6 +603,19 @@ class Planner:
                                             "deploy the stacks to different namespaces (b00t.orchestration.k8s."
                                             "namespace) or share the member through one stack"))
                 seen.setdefault(k, owner)
+        # A workload names its budget by name alone (b00t.io/budget-constraint), and the ledger counts by
+        # that name: two BudgetConstraints of one name, even in two namespaces, would share one budget.
+        budgets: dict[str, tuple[str, str]] = {}
+        for owner_id, cr in [(p.stack.id, p.budget) for p in cp.stacks] + [(p.job.id, p.budget) for p in cp.jobs]:
+            if cr is None:
+                continue
+            name, ns = cr["metadata"]["name"], cr["metadata"]["namespace"]
+            if name in budgets and budgets[name][1] != ns:  # (the same namespace is reported above)
+                problems.append(Problem(owner_id, "b00t.orchestration.budget_constraint",
+                                        f"its budget is named {name}, as is the budget of {budgets[name][0]} in "
+                                        f"namespace {budgets[name][1]}: workloads and the ledger name a budget by "
+                                        "name only; rename one datum"))
+            budgets.setdefault(name, (owner_id, ns))
         if problems:
             raise PlanError(problems)
 
@@ -683,3 +729,9 @@ def _time_slicing_config(replicas: int) -> str:
         "    - name: nvidia.com/gpu\n"
         f"      replicas: {replicas}\n"
     )
+
+
+def _annotate(obj: K8sObject, annotations: Mapping[str, str]) -> None:
+    """Add annotations to a workload and to its pod template (sorted, as ``meta`` writes them)."""
+    for m in (obj["metadata"], obj["spec"]["template"]["metadata"]):
+        m["annotations"] = dict(sorted({**m.get("annotations", {}), **annotations}.items()))

@@ -173,5 +173,9 @@ def test_deployment_daily_cost_annotation(dev_planner: Planner) -> None:
     plan = dev_planner.plan_stack("llm-inference-pipeline")
     costs = {o["metadata"]["name"]: o["metadata"]["annotations"]["b00t.io/estimated-daily-cost"]
              for o in plan.objects if o["kind"] == "Deployment"}
-    # dev price 0.50 per A100-hour x 1 GPU x 24 h x max_replicas 2; n8n has no GPU
-    assert costs == {"pytorch": "24.00", "vllm-server": "24.00", "n8n": "0.00"}
+    # dev prices, per pod-hour: 1 A100 x 0.50 + 8 CPU x 0.031611 + 32 GiB x 0.004237 = 0.888472;
+    # x 24 h x max_replicas 2 = 42.646656 -> 42.65 (cents, rounded up). n8n: no GPU, the stack's CPU and memory
+    assert costs == {"pytorch": "42.65", "vllm-server": "42.65", "n8n": "1.93"}
+    currencies = {o["metadata"]["annotations"]["b00t.io/budget-currency"] for o in plan.objects
+                  if o["kind"] == "Deployment"}
+    assert currencies == {"USD"}
