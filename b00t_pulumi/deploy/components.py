@@ -17,7 +17,7 @@ import pulumi
 from b00t_pulumi.datum.catalog import Catalog
 from b00t_pulumi.deploy.resources import SecretResolver, create, resource_name
 from b00t_pulumi.gates.budget_gate import BudgetGate
-from b00t_pulumi.gates.decisions import GateFields, gate_fields
+from b00t_pulumi.gates.decisions import GateFields, gate_fields, hpa_floor
 from b00t_pulumi.gates.epoch_plan import EpochPlan
 from b00t_pulumi.plan.crds import budget_constraint_crd
 from b00t_pulumi.plan.model import JobPlan, StackPlan
@@ -32,13 +32,16 @@ def _child(parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()) 
     return pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on))
 
 
-def _gated(obj: K8sObject, budget_gate: BudgetGate | None, epoch_plan: EpochPlan | None) -> K8sObject | None:
+def _gated(obj: K8sObject, budget_gate: BudgetGate | None, epoch_plan: EpochPlan | None,
+           hpa_floor: int | None = None) -> K8sObject | None:
     """The object with the gates' decision as Output leaves (epoch label and planned start, suspend,
-    deferral). Only those values are unknown during a preview; every other field stays known."""
+    deferral). Only those values are unknown during a preview; every other field stays known.
+    ``hpa_floor``: a Deployment an HPA scales gets replicas (0 while deferred, else the floor)."""
     if budget_gate is None and epoch_plan is None:
         return None
     name = obj["metadata"]["name"]
-    flags = {"epoch": epoch_plan is not None, "budget": budget_gate is not None}
+    flags: dict[str, Any] = {"epoch": epoch_plan is not None, "budget": budget_gate is not None,
+                             "kind": obj["kind"]}
     deferred = budget_gate.deferred if budget_gate else pulumi.Output.from_input({})
     assignments = epoch_plan.assignments if epoch_plan else pulumi.Output.from_input({})
     decision: pulumi.Output[GateFields] = pulumi.Output.all(deferred, assignments).apply(
@@ -65,9 +68,9 @@ def _gated(obj: K8sObject, budget_gate: BudgetGate | None, epoch_plan: EpochPlan
     spec["template"] = template
     if obj["kind"] == "Job":
         spec["suspend"] = decision.apply(lambda f: f.suspend)
-    elif obj["kind"] == "Deployment" and "replicas" in spec:
-        planned = spec["replicas"]
-        spec["replicas"] = decision.apply(lambda f: 0 if f.deferred else planned)
+    elif obj["kind"] == "Deployment" and budget_gate is not None and ("replicas" in spec or hpa_floor is not None):
+        planned = spec.get("replicas")
+        spec["replicas"] = decision.apply(lambda f: f.replicas(planned, hpa_floor))
     out["metadata"], out["spec"] = meta, spec
     return out
 
@@ -126,7 +129,7 @@ class B00tStack(pulumi.ComponentResource):
         for o in plan.objects:
             if o in storage:
                 continue
-            gated = _gated(o, budget_gate, None) if o["kind"] == "Deployment" else None
+            gated = _gated(o, budget_gate, None, hpa_floor(o, plan.objects)) if o["kind"] == "Deployment" else None
             self.resources[resource_name(o)] = create(gated or o, _child(self, ready), skip_await=skip_await,
                                                       secrets=secrets)
         self.budget: BudgetConstraint | None = None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pulumi
@@ -11,7 +13,7 @@ from b00t_pulumi.datum.catalog import Catalog
 from b00t_pulumi.deploy.components import B00tJob, B00tStack, BudgetConstraint, GpuTimeSlicing, KueueQueues
 from b00t_pulumi.deploy.config import kubernetes_provider, read_settings
 from b00t_pulumi.deploy.resources import SecretResolver, create
-from b00t_pulumi.epoch.deploy import epoch_inputs
+from b00t_pulumi.epoch.deploy import clock_now, epoch_inputs
 from b00t_pulumi.errors import B00tError
 from b00t_pulumi.gates.budget_gate import BudgetGate
 from b00t_pulumi.gates.epoch_plan import EpochPlan
@@ -24,6 +26,13 @@ def main() -> None:
     except B00tError as exc:
         # A clear message, not a traceback: file, key path, what is wrong.
         raise pulumi.RunError(f"b00t-pulumi: invalid input\n{exc}") from None
+
+
+def _say_deferred(constraint_id: str, deferred: dict[str, str] | None) -> None:
+    """Each workload a budget deferred, and when it may start (also its b00t.io/deferred-until)."""
+    for name, until in sorted((deferred or {}).items()):
+        pulumi.log.warn(f"{name}: deferred by budget {constraint_id} until {until} (the next window); "
+                        "a Job stays suspended and gated, a Deployment at 0 replicas")
 
 
 def _program() -> None:
@@ -63,10 +72,11 @@ def _program() -> None:
         cr_name = cr["metadata"]["name"]
         budgets[cr_name] = BudgetConstraint(f"{ns}-{cr_name}", cr, extra, crd=crd, secrets=secrets,
                                             depends_on=[namespaces[ns]], skip_await=skip, opts=opts)
-    for gate_input in budget_inputs(planner, plan, ledger):
+    for gate_input in budget_inputs(planner, plan, ledger, now=datetime.fromtimestamp(clock_now(), UTC)):
         cid = gate_input["constraint_id"]
         gates[cid] = BudgetGate(f"budget-gate-{cid}", gate_input,
                                 opts=pulumi.ResourceOptions(depends_on=[budgets[cid]]))
+        gates[cid].deferred.apply(functools.partial(_say_deferred, cid))
     epochs = epoch_inputs(planner, plan)
     epoch_plan = EpochPlan("gpu-epochs", epochs) if epochs["jobs"] and epochs["gpus"] else None
     planned_gpu_jobs = {j["id"] for j in epochs["jobs"]}
