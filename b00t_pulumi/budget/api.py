@@ -233,7 +233,7 @@ def conditions(spec: Mapping[str, Any], spend: Decimal, window: str, generation:
 
     ``lastTransitionTime`` moves only when a condition's status changes."""
     prev = {str(c.get("type")): c for c in previous or [] if isinstance(c, Mapping)}
-    t = iso_utc(now)
+    t = iso_utc(now.replace(microsecond=0))  # metav1.Time: whole seconds
     limit = _decimal(spec.get("dailyLimit"))
     currency = str(spec.get("currency") or "")
     if limit is None:

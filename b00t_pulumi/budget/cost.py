@@ -108,6 +108,7 @@ class Priced:
 
 def hourly_rate(request: PodRequest, prices: PriceList, gpu_candidates: Sequence[str] = ()) -> HourlyRate:
     """GPUs x GPU-hour price + cores x core-hour price + GiB x GiB-hour price, in ``prices.currency``."""
+    prices.check()
     notes: list[str] = []
     price_notes = list(prices.notes)
     total = Money.zero(prices.currency)

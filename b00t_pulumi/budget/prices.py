@@ -34,7 +34,8 @@ class PricingError(BudgetError):
 @dataclass(frozen=True)
 class PriceList:
     """Prices in one currency. ``notes`` say where a price did not come from the user's list as is
-    (a default price, a conversion)."""
+    (a default price, a conversion). ``error``: why there are no prices in this currency (no rate);
+    it is raised by whatever needs a price (``check()``), so a flat ``cost_per_job`` needs none."""
 
     currency: str
     gpu_hour: Mapping[str, Money]
@@ -44,6 +45,13 @@ class PriceList:
     notes: tuple[str, ...] = field(default=())
     cpu_is_default: bool = False
     memory_is_default: bool = False
+    error: PricingError | None = None
+
+    def check(self) -> PriceList:
+        """Itself, or the PricingError of a price list that cannot be had in this currency."""
+        if self.error is not None:
+            raise self.error
+        return self
 
     def gpu(self, gpu_type: str) -> tuple[Money, str | None]:
         """Price of one GPU-hour of ``gpu_type``, and a note when it is the default price."""
@@ -68,8 +76,10 @@ def _convert(amount: Decimal, rate: Decimal, currency: str) -> Money:
 
 
 def price_list(prices: Prices, currency: str) -> PriceList:
-    """``prices`` in ``currency``: as they are, or converted at ``prices.rates[currency]``."""
+    """``prices`` in ``currency``: as they are, or converted at ``prices.rates[currency]``; without a
+    rate, a list whose ``error`` says so (raised when a price is needed)."""
     notes: list[str] = []
+    error: PricingError | None = None
     if prices.currency == currency:
         rate = Decimal(1)
     elif currency in prices.rates:
@@ -79,7 +89,8 @@ def price_list(prices: Prices, currency: str) -> PriceList:
             f"1 {prices.currency} (b00t:prices.rates.{currency})"
         )
     else:
-        raise PricingError(
+        rate = Decimal(0)
+        error = PricingError(
             f"the budget is in {currency} but b00t:prices are in {prices.currency} (b00t:prices.currency): "
             f"set b00t:prices.currency to {currency} and give the prices in {currency}, or add "
             f"b00t:prices.rates.{currency} ({currency} per 1 {prices.currency}); "
@@ -97,4 +108,5 @@ def price_list(prices: Prices, currency: str) -> PriceList:
         notes=tuple(notes),
         cpu_is_default=prices.cpu_hour is None,
         memory_is_default=prices.memory_gib_hour is None,
+        error=error,
     )

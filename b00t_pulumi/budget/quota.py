@@ -134,6 +134,7 @@ def translate(
     cpj = Money(constraint.cost_per_job, limit.currency) if constraint.cost_per_job is not None else None
     price: Money | None = None
     if prices is not None:
+        prices.check()
         _ = limit - Money.zero(prices.currency)
         price = prices.gpu(gpu_type)[0] if gpu_type else prices.default_gpu_hour
     spent = committed if committed is not None else Money.zero(limit.currency)

@@ -20,7 +20,6 @@ from b00t_pulumi.budget import (
     BudgetStatus,
     Money,
     PriceList,
-    PricingError,
     QuotaTranslation,
     budget_items,
     constraint_id_for,
@@ -224,12 +223,9 @@ def whole_day(target: Target, st: BudgetStatus, objects: list[Any], settings: En
     unreserved = sum((i.cost for i in deps if i.cost and reservation_id(target.id, i.id, st.window.key) not in held),
                      zero)
     left_now = st.remaining - unreserved
-    prices: PriceList | None = None
-    problem = None
-    try:
-        prices = price_list(settings.prices, target.currency)
-    except PricingError as exc:
-        problem = exc.message
+    listed = price_list(settings.prices, target.currency)
+    prices: PriceList | None = None if listed.error else listed
+    problem = listed.error.message if listed.error else None
     gpu = target.datum.orch.gpu_requirements
     tr = translate(target.constraint, prices=prices, gpu_type=gpu.gpu_type if gpu else None,
                    window_hours=st.window.hours, currency=target.currency, committed=deployments)

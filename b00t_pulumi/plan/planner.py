@@ -346,7 +346,7 @@ class Planner:
                     priced = budget_cost.price_workload(deployment, prices=self.prices_for(so.currency), hpa=hpa,
                                                         gpu_candidates=self.gpu_candidates())
                 except PricingError as exc:
-                    problems.append(self._pricing_problem(stack, exc, f"Deployment {d.name}", so.currency))
+                    problems.append(self._pricing_problem(stack, exc, f"Deployment {d.name}"))
                 else:
                     _annotate(deployment, {budget_items.DAILY_COST_ANNOTATION: priced.cost.cents_up().to_json(),
                                            budget_items.CURRENCY_ANNOTATION: so.currency})
@@ -422,15 +422,14 @@ class Planner:
             return None
         return Money.of(ann[budget_items.JOB_COST_ANNOTATION], ann.get(budget_items.CURRENCY_ANNOTATION, "USD"))
 
-    def _pricing_problem(self, owner: Datum, exc: PricingError, item: str, currency: str) -> Problem:
+    def _pricing_problem(self, owner: Datum, exc: PricingError, item: str) -> Problem:
         """A PricingError as a Problem in ``owner``'s file, at the datum key that would fix it."""
         keys = [k for k in exc.keys if k.startswith("b00t.")]
         if any(k.startswith("b00t:prices") for k in exc.keys):  # a price list in another currency
             bc = owner.orch.budget_constraint
             key = ("b00t.orchestration.budget_currency" if bc and not bc.currency and owner.orch.budget_currency
                    else "b00t.orchestration.budget_constraint.currency")
-            return Problem(self._where(owner), key, f"{item}: the budget's currency {currency} (this key) "
-                                                    f"cannot price it: {exc.message}")
+            return Problem(self._where(owner), key, f"{item}: {exc.message}")
         return Problem(self._where(owner), keys[0] if keys else "b00t.orchestration.budget_constraint",
                        f"{item}: {exc.message}")
 
@@ -523,8 +522,7 @@ class Planner:
                     gpu_candidates=self.gpu_candidates())
             except PricingError as exc:
                 culprit = owner if any(k.startswith("b00t:prices") for k in exc.keys) else job
-                raise PlanError([self._pricing_problem(culprit, exc, f"Job {job.name} (budget {name})",
-                                                       currency)]) from None
+                raise PlanError([self._pricing_problem(culprit, exc, f"Job {job.name} (budget {name})")]) from None
             annotations[budget_items.JOB_COST_ANNOTATION] = priced.cost.cents_up().to_json()
             annotations[budget_items.CURRENCY_ANNOTATION] = currency
             plan.notes += [f"{job.id}: {n}" for n in priced.notes] + list(priced.price_notes)

@@ -118,8 +118,12 @@ def test_gpu_without_type_is_priced_at_the_dearest_it_may_land_on() -> None:
 
 
 def test_prices_in_another_currency_need_an_explicit_rate() -> None:
+    yen = price_list(PRICES, "JPY")
     with pytest.raises(PricingError, match=r"budget is in JPY but b00t:prices are in USD \(b00t:prices.currency\)"):
-        price_list(PRICES, "JPY")
+        run_cost(PodRequest(gpus=1, gpu_type="nvidia-a100"), prices=yen, pod_seconds=60)
+    # a flat cost_per_job in the budget's currency needs no price list, so no rate
+    assert run_cost(PodRequest(gpus=1), prices=yen, pod_seconds=None, cost_per_job=Money.of(300, "JPY")) \
+        == Money.of(300, "JPY")
     converted = price_list(PRICES.model_copy(update={"rates": {"JPY": Decimal("150")}}), "JPY")
     assert converted.gpu("nvidia-a100")[0] == Money.of("411", "JPY")
     assert "b00t:prices.rates.JPY" in converted.notes[0]
