@@ -6,9 +6,8 @@ annotations — while the gate-decided values alone are "unknown until apply". V
 apply are empty strings (e.g. ``b00t.io/deferred-until: ""`` when the budget did not defer it).
 
 A deferral holds until ``b00t.io/deferred-until``:
-- a Job is created suspended and, for Kueue (which unsuspends a Job it admits, whoever suspended
-  it), with the admission gate ``kueue.x-k8s.io/admission-gated-by: b00t.io/budget`` (Kueue v0.19:
-  no Workload of it is admitted while the annotation names a gate; "" names none);
+- a Job is created suspended; a queued one's ``suspend`` is Kueue's (it unsuspends on admission), so
+  the b00t-budget AdmissionCheck holds it and the operator reads ``b00t.io/deferred-until``;
 - a Deployment gets ``replicas: 0``, also one scaled by an HPA: the HPA controller does not scale a
   target at zero replicas (its floor, minReplicas, cannot lift it), and when the deferral ends the
   Deployment starts again at the HPA's floor.
@@ -28,8 +27,6 @@ PLANNED_NODE = "b00t.io/planned-node"
 SUSPENDED_UNTIL = "b00t.io/suspended-until"
 EPOCH_DEFERRED = "b00t.io/epoch-deferred"
 DEFERRED_UNTIL = "b00t.io/deferred-until"
-KUEUE_ADMISSION_GATE = "kueue.x-k8s.io/admission-gated-by"
-BUDGET_GATE_NAME = "b00t.io/budget"
 EPOCH_ANNOTATIONS = (PLANNED_START, PLANNED_GPU, PLANNED_NODE, SUSPENDED_UNTIL, EPOCH_DEFERRED)
 
 
@@ -69,8 +66,6 @@ def gate_fields(name: str, *, epoch: bool, budget: bool, assignment: dict[str, A
         until = (deferred or {}).get(name)
         is_deferred = until is not None
         ann[DEFERRED_UNTIL] = str(until) if is_deferred else ""
-        if kind == "Job":
-            ann[KUEUE_ADMISSION_GATE] = BUDGET_GATE_NAME if is_deferred else ""
         suspend = suspend or is_deferred
     return GateFields(labels, ann, suspend, is_deferred)
 

@@ -230,9 +230,10 @@ def test_a_gpu_job_without_a_type_is_priced_as_the_dearest_gpu_it_may_land_on(
     root = project(tmp_path, monkeypatch, jobs={"infer": (orch, "serving")},
                    prices={"currency": "USD", "gpuHour": {"nvidia-a100": "2.74", "nvidia-h100": "6.88"},
                            "cpuHour": "0.05", "memoryGibHour": "0.01"},
-                   inventory=[{"name": "gpu-a", "gpuType": "nvidia-h100", "gpus": 2}])
+                   inventory=[{"name": "gpu-a", "gpuType": "nvidia-a100", "gpus": 1},
+                              {"name": "gpu-h", "gpuType": "nvidia-h100", "gpus": 2}])
     plan = planner(root).plan_job("infer")
-    # the only GPUs are H100s: 6.88, not OpenCost's default 0.95 (before: 0.95)
+    # it may land on an A100 or an H100: priced as the dearer H100, 6.88, not OpenCost's default 0.95 (before)
     assert plan.job_object["metadata"]["annotations"]["b00t.io/estimated-cost"] == "6.88"
     (note,) = [n for n in plan.notes if "no gpu_type" in n]
     assert "infer.job: no gpu_type: priced as nvidia-h100 at 6.88 USD per GPU-hour" in note
@@ -248,16 +249,17 @@ def test_budget_check_takes_the_deployments_off_before_counting_jobs(
             "--ledger", f"sqlite:///{tmp_path / 'l.db'}"]
     code, out, _ = run(capsys, *args)
     assert code == 0
-    # 100.00 a day, 87.23 of it the Deployments' (pytorch and vllm-server 42.65, n8n 1.93): 5 jobs at 2.50, not 40
-    assert "  deployed   87.23 USD per day (n8n 1.93, pytorch 42.65, vllm-server 42.65)" in out
-    assert "  left       12.77 USD for jobs in this window" in out
-    assert "$100/day - $87.23/day of Deployments = $12.77/day at $2.50/job -> 5 jobs/day (5 more in this window)" \
+    # 100.00 a day, 64.95 of it the Deployments' (vllm-server 42.65, pytorch 21.33, n8n 0.97): 14 jobs at 2.50,
+    # not 40
+    assert "  deployed   64.95 USD per day (n8n 0.97, pytorch 21.33, vllm-server 42.65)" in out
+    assert "  left       35.05 USD for jobs in this window" in out
+    assert "$100/day - $64.95/day of Deployments = $35.05/day at $2.50/job -> 14 jobs/day (14 more in this window)" \
         in out
-    assert "floor(12.77 / (0.50 per GPU-hour x 24 h)) = 1 nvidia-a100 GPU of Kueue nominalQuota" in out
+    assert "floor(35.05 / (0.50 per GPU-hour x 24 h)) = 2 nvidia-a100 GPUs of Kueue nominalQuota" in out
     code, out, _ = run(capsys, *args, "--json")
     d = json.loads(out)
-    assert d["deployments_per_window"] == "87.23" and d["jobs_left_in_window"] == 5
-    assert d["quota"]["jobs_per_period"] == 5 and d["quota"]["left_for_jobs"] == "12.77"
+    assert d["deployments_per_window"] == "64.95" and d["jobs_left_in_window"] == 14
+    assert d["quota"]["jobs_per_period"] == 14 and d["quota"]["left_for_jobs"] == "35.05"
 
 
 def test_a_flat_cost_per_job_in_another_currency_needs_no_rate(tmp_path: Path,

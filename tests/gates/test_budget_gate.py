@@ -157,21 +157,9 @@ def test_deferral_holds_for_a_deployment_an_hpa_scales() -> None:
     out = apply_fields(dep, held, floor)
     assert out["spec"]["replicas"] == 0  # the HPA does not scale a target at 0: its floor cannot lift it
     assert out["metadata"]["annotations"]["b00t.io/deferred-until"] == "2026-11-23T00:00:00Z"
-    assert "kueue.x-k8s.io/admission-gated-by" not in out["metadata"]["annotations"]  # a Job's gate only
     runs = apply_fields(dep, gate_fields("vllm", epoch=False, budget=True, assignment=None, deferred={},
                                          kind="Deployment"), floor)
     assert runs["spec"]["replicas"] == 2  # back at the HPA's floor; the HPA takes it from there
     no_budget: GateFields = gate_fields("vllm", epoch=True, budget=False, assignment=None, deferred=None,
                                         kind="Deployment")
     assert "replicas" not in apply_fields(dep, no_budget, None)["spec"]  # without a budget the HPA keeps them
-
-
-def test_a_deferred_job_is_gated_for_kueue() -> None:
-    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "batch"}, "spec": {"template": {}}}
-    held = apply_fields(job, gate_fields("batch", epoch=False, budget=True, assignment=None,
-                                         deferred={"batch": "2026-11-23T00:00:00Z"}))
-    ann = held["metadata"]["annotations"]
-    assert held["spec"]["suspend"] is True and ann["kueue.x-k8s.io/admission-gated-by"] == "b00t.io/budget"
-    free = apply_fields(job, gate_fields("batch", epoch=False, budget=True, assignment=None, deferred={}))
-    assert free["spec"]["suspend"] is False
-    assert free["metadata"]["annotations"]["kueue.x-k8s.io/admission-gated-by"] == ""  # "" names no gate

@@ -51,9 +51,9 @@ def _set_daily(props: dict[str, Any], amount: str) -> None:
 
 
 @pytest.mark.parametrize(("vllm", "pytorch", "over"), [
-    ("42.65", "42.65", False),   # the plan: 42.65 + 42.65 + 1.93 (n8n) = 87.23 of 100.00
-    ("49.07", "49.00", False),   # exactly at the limit is within it
-    ("49.08", "49.00", True),    # a cent over
+    ("42.65", "21.33", False),   # the plan: 42.65 + 21.33 + 0.97 (n8n) = 64.95 of 100.00
+    ("50.03", "49.00", False),   # exactly at the limit is within it
+    ("50.04", "49.00", True),    # a cent over
 ])
 def test_budget_over_at_under(resources: list[Resource], vllm: str, pytorch: str, over: bool) -> None:
     res, props = edit(resources, "Deployment", "vllm-server")
@@ -68,9 +68,9 @@ def test_budget_over_at_under(resources: list[Resource], vllm: str, pytorch: str
 
 
 def test_budget_adds_ledger_spend(resources: list[Resource]) -> None:
-    spent = {"llm-inference-pipeline-budget": Money.of("12.78")}
+    spent = {"llm-inference-pipeline-budget": Money.of("35.06")}  # 64.95 planned + 35.06 > 100.00
     violations = rules.budget_within_daily_limit(resources, {}, lambda b, ids: spent.get(b.name))
-    assert len(violations) == 1 and "ledger spend 12.78" in violations[0].message
+    assert len(violations) == 1 and "ledger spend 35.06" in violations[0].message
 
 
 def test_job_cost_counts(resources: list[Resource]) -> None:
@@ -144,4 +144,4 @@ def test_pack_validate_functions(resources: list[Resource]) -> None:
 
         p.validate(StackValidationArgs(pres, config={}), report)
     assert set(reported) == {"budget-within-daily-limit"}
-    assert "143.58 USD per day is over" in reported["budget-within-daily-limit"][0][0]  # 99.00 + 42.65 + 1.93
+    assert "121.30 USD per day is over" in reported["budget-within-daily-limit"][0][0]  # 99.00 + 21.33 + 0.97
