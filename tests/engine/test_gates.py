@@ -91,6 +91,9 @@ def test_deferred_hpa_deployment_runs_no_pods(project: Project, module_cluster: 
 
     from b00t_pulumi.cli.main import main
 
+    # Only the llm stack: its Deployments are not queued, so none waits for the b00t-budget AdmissionCheck's
+    # operator (the marketing stack's are queued in Kueue).
+    project.pulumi("config", "set", "--stack", "dev", "--path", "b00t:stacks[0]", "llm-inference-pipeline")
     ledger = f"sqlite:///{project.dir / '.cache' / 'ledger' / 'dev.db'}"
     # 90.00 spent: the llm stack's GPU Deployments (21.33 and 42.65 a day) no longer fit in its 100.00
     assert main(["budget", "reserve", "llm-inference-pipeline", "--amount", "90.00", "--id", "earlier-run",
