@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from pulumi_policy import (
@@ -24,6 +25,17 @@ PACK_NAME = "b00t-budget"
 _LEDGER_SCHEMA = PolicyConfigSchema(
     properties={"ledgerUrl": {"type": "string", "description": "budget ledger to add current-window spend from"}},
 )
+
+
+def project_ledger_url(url: str, cwd: Path | None = None) -> str:
+    """``ledgerUrl`` as the project sees it: a relative ``sqlite:///`` path is relative to the project
+    directory, which is the parent of a policy pack kept inside it (Pulumi runs a pack in its own
+    directory); elsewhere, to the working directory."""
+    from b00t_pulumi.gates.inputs import absolute_ledger_url
+
+    here = cwd or Path.cwd()
+    project = here.parent if (here / "PulumiPolicy.yaml").exists() and (here.parent / "Pulumi.yaml").exists() else here
+    return absolute_ledger_url(url, project)
 
 
 def ledger_spend_lookup(url: str, now: datetime | None = None) -> Any:
@@ -62,7 +74,7 @@ def _policy(name: str) -> StackValidationPolicy:
         config: Mapping[str, Any] = args.get_config()
         if name == "budget-within-daily-limit":
             url = config.get("ledgerUrl")
-            spend = ledger_spend_lookup(str(url)) if url else None
+            spend = ledger_spend_lookup(project_ledger_url(str(url))) if url else None
             violations = budget_within_daily_limit(_resources(args), config, spend)
         else:
             violations = rule(_resources(args), config)

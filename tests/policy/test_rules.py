@@ -145,3 +145,24 @@ def test_pack_validate_functions(resources: list[Resource]) -> None:
         p.validate(StackValidationArgs(pres, config={}), report)
     assert set(reported) == {"budget-within-daily-limit"}
     assert "121.30 USD per day is over" in reported["budget-within-daily-limit"][0][0]  # 99.00 + 21.33 + 0.97
+
+
+def test_a_defer_budget_leaves_out_what_its_gate_deferred(resources: list[Resource]) -> None:
+    res, props = edit(resources, "Deployment", "vllm-server")
+    _set_daily(props, "90.00")  # 90.00 + 21.33 + 0.97 > 100.00: over, unless the gate deferred it
+    assert rules.budget_within_daily_limit(res, {})
+    props["metadata"]["annotations"]["b00t.io/deferred-until"] = "2026-12-02T00:00:00Z"
+    assert rules.budget_within_daily_limit(res, {}) == []
+
+
+def test_a_relative_ledger_url_is_relative_to_the_project(tmp_path: Path) -> None:
+    """Pulumi runs a policy pack in its own directory: dev.json's sqlite:///.cache/ledger/dev.db must
+    still be the project's ledger (before, the pack read an empty one under policy/)."""
+    from b00t_pulumi.policy.pack import project_ledger_url
+
+    (tmp_path / "Pulumi.yaml").write_text("name: x\nruntime: python\n")
+    pack = tmp_path / "policy"
+    pack.mkdir()
+    (pack / "PulumiPolicy.yaml").write_text("runtime: python\n")
+    assert project_ledger_url("sqlite:///.cache/ledger/dev.db", pack) == f"sqlite:///{tmp_path}/.cache/ledger/dev.db"
+    assert project_ledger_url("sqlite:///x.db", tmp_path) == f"sqlite:///{tmp_path}/x.db"
