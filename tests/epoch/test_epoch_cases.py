@@ -273,10 +273,62 @@ def test_plan_json_round_trip() -> None:
     plan = schedule(jobs, gpus)
     data = plan.to_dict()
     assert set(data) == {"gpus", "epochs", "deferred"}
-    assert data["gpus"][0] == {"id": "gpu00", "slots": 2}
+    assert data["gpus"][0] == {"id": "gpu00", "node": "node0", "gpu_type": "gpu", "slots": 2}
     assert set(data["epochs"][0]) == {"id", "gpu", "group", "load_start_s", "load_s", "start_s", "end_s", "jobs"}
     back = Plan.from_dict(data)
-    assert back.epochs == plan.epochs and back.deferred == plan.deferred
+    assert back == plan
     assert check_plan(back, jobs) == []
     with pytest.raises(ScheduleError, match="not a plan"):
         Plan.from_dict({"epochs": [{"id": 1}]})
+
+
+def test_assignments_pin_every_job_to_its_gpus_node_epoch_and_start() -> None:
+    gpus = uniform_inventory(3, 2, gpus_per_node=2)
+    jobs = [job("solo", "m", 0), job("gang", "m", 5, gpus=2), job("late", "n", 40)]
+    plan = schedule(jobs, gpus)
+    a = plan.assignments()
+    assert set(a) == {"solo", "gang", "late"}
+    for jid, where in a.items():
+        placed = [(e.gpu, e.id, p) for e in plan.epochs for p in e.jobs if p.id == jid]
+        assert where.gpus == tuple(sorted(g for g, _, _ in placed))
+        assert len(where.epochs) == len(where.gpus) == len(where.nodes)
+        assert (where.start_s, where.end_s) == (placed[0][2].start_s, placed[0][2].end_s)
+    assert len(a["gang"].gpus) == 2
+    assert all(n == {"gpu00": "node0", "gpu01": "node0", "gpu02": "node1"}[g] for g, n in zip(
+        a["gang"].gpus, a["gang"].nodes, strict=True))
+    assert Plan.from_dict(plan.to_dict()).assignments() == a
+
+
+def test_load_times_per_gpu_type() -> None:
+    # The model loads in 30 s on an A100 and 10 s on an H100.
+    gpus = [Gpu("a0", gpu_type="A100", slots=1), Gpu("h0", gpu_type="H100", slots=1)]
+    fast = (("H100", 10.0),)
+    jobs = [job("x", "m", 0, load=30, gpu_type="A100", load_by_type=fast),
+            job("y", "m", 0, load=30, gpu_type="H100", load_by_type=fast)]
+    assert jobs[1].load_on("H100") == 10 and jobs[1].load_on("A100") == 30
+    for plan in (fifo_warm(jobs, gpus),):
+        feasible(plan, jobs, gpus)
+        assert {e.gpu: e.load_s for e in plan.epochs} == {"a0": 30, "h0": 10}
+    cold = fifo_cold(jobs, gpus)
+    feasible(cold, jobs, gpus, exclusive=False)
+    assert cold.load_gpu_seconds == 40
+    # The checker holds an H100 epoch to the H100 load and an A100 epoch to the A100 one.
+    bad = Plan(gpus=tuple(gpus), epochs=(Epoch("e", "a0", "m", 0, 10, 10, 110, (Placement("x", 10, 110),)),),
+               deferred=(Deferred("y", "not now"),))
+    assert "loads 10 s but model 'm' takes 30 s" in "\n".join(check_plan(bad, jobs, gpus))
+
+
+def test_checker_holds_a_continued_epoch_to_the_load_its_gpu_kept() -> None:
+    gpus = [Gpu("g", slots=2)]
+    jobs = [job("small", "m", 0, load=8), job("big", "m", 200, load=84)]
+    ok = Plan(gpus=tuple(gpus), epochs=(
+        Epoch("e1", "g", "m", 0, 84, 84, 184, (Placement("small", 84, 184),)),
+        Epoch("e2", "g", "m", 184, 0, 184, 300, (Placement("big", 200, 300),)),
+    ))
+    assert check_plan(ok, jobs, gpus) == []
+    # Loaded for 8 s, the GPU does not hold the 84 s version: continuing with it is a violation.
+    short = Plan(gpus=tuple(gpus), epochs=(
+        Epoch("e1", "g", "m", 0, 8, 8, 108, (Placement("small", 8, 108),)),
+        Epoch("e2", "g", "m", 108, 0, 108, 300, (Placement("big", 200, 300),)),
+    ))
+    assert "takes 84 s and g held it loaded for 8 s before" in "\n".join(check_plan(short, jobs, gpus))

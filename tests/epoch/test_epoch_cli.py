@@ -50,7 +50,10 @@ def test_good_trace_prints_the_metrics_as_json(tmp_path: Path, capsys: pytest.Ca
     # The plan file has the documented shape and passes the checker on its own.
     data = json.loads(plan_out.read_text())
     assert set(data) == {"gpus", "epochs", "deferred"}
-    assert data["gpus"] == [{"id": "gpu00", "slots": 4}, {"id": "gpu01", "slots": 4}]
+    assert data["gpus"] == [
+        {"id": "gpu00", "node": "node0", "gpu_type": "gpu", "slots": 4},
+        {"id": "gpu01", "node": "node0", "gpu_type": "gpu", "slots": 4},
+    ]
     plan = Plan.from_dict(data)
     assert check_plan(plan, read_trace(trace)) == []
 
