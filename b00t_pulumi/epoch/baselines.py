@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from operator import attrgetter
 
 from b00t_pulumi.epoch.model import Deferred, Epoch, Gpu, GroupSettings, Job, Placement, Plan
-from b00t_pulumi.epoch.scheduler import _submit_order
+from b00t_pulumi.epoch.state import submit_order as _submit_order
 from b00t_pulumi.epoch.validate import check_inputs, gang_deferral
 
 _INF = float("inf")

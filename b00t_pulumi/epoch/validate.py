@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from operator import attrgetter
 
 from b00t_pulumi.epoch.model import Gpu, GroupSettings, Job
 from b00t_pulumi.errors import Problem, ScheduleError
@@ -48,24 +50,14 @@ def check_inputs(
     if jobs and not gpus:
         problems.append(Problem("inventory", "gpus", f"no GPUs to run {len(jobs)} job(s) on"))
         raise ScheduleError(problems)
-    for j in jobs:
-        # One cheap test per job; the detailed messages only when something is off.
-        if (
-            j.id
-            and j.group
-            and -_INF < j.submit_s < _INF
-            and 0 < j.duration_s < _INF
-            and 0 <= j.load_s < _INF
-            and type(j.gpus) is int
-            and j.gpus >= 1
-            and (j.gpu_type is None or j.gpu_type in types)
-            and (j.cost is None or (isinstance(j.cost, Decimal) and j.cost.is_finite() and j.cost >= 0))
-        ):
-            continue
-        problems.extend(_job_problems(j, types))
-        if len(problems) >= _MAX_PROBLEMS:
-            break
-    if len({j.id for j in jobs}) != len(jobs):
+    ids = list(map(_ID, jobs))
+    if not _all_good(jobs, ids, types):
+        for j in jobs:
+            found = _job_problems(j, types)
+            problems.extend(found)
+            if len(problems) >= _MAX_PROBLEMS:
+                break
+    if len(set(ids)) != len(ids):
         seen: set[str] = set()
         for j in jobs:
             if j.id in seen:
@@ -75,6 +67,59 @@ def check_inputs(
         raise ScheduleError(problems[:_MAX_PROBLEMS])
 
 
+_ID = attrgetter("id")
+
+
+def _all_good(jobs: Sequence[Job], ids: list[str], types: set[str]) -> bool:
+    """Whether every job is valid, one column at a time (the usual case, fast); when not, the
+    per-job check says what is wrong. NaN and infinities make a column's sum non-finite; a value
+    of the wrong type makes the sum or a comparison fail."""
+    if not jobs:
+        return True
+    try:
+        duration = list(map(_DURATION, jobs))
+        load = list(map(_LOAD, jobs))
+        gpus = list(map(_GPUS, jobs))
+        costs = [c for c in map(_COST, jobs) if c is not None]
+        return bool(
+            all(ids)
+            and all(map(_GROUP, jobs))
+            and math.isfinite(sum(map(_SUBMIT, jobs)))
+            and min(duration) > 0 and math.isfinite(sum(duration))
+            and min(load) >= 0 and math.isfinite(sum(load))
+            and set(map(type, gpus)) == {int} and min(gpus) >= 1
+            and set(map(_GPU_TYPE, jobs)) - {None} <= types
+            and (not costs or (set(map(type, costs)) == {Decimal} and sum(costs).is_finite() and min(costs) >= 0))
+            and not any(_by_type_problems(j) for j in jobs if j.load_by_type)
+        )
+    except (TypeError, ArithmeticError):
+        return False
+
+
+_DURATION = attrgetter("duration_s")
+_LOAD = attrgetter("load_s")
+_GPUS = attrgetter("gpus")
+_COST = attrgetter("cost")
+_GROUP = attrgetter("group")
+_SUBMIT = attrgetter("submit_s")
+_GPU_TYPE = attrgetter("gpu_type")
+_REAL = {int, float}
+
+
+def _real(x: object) -> bool:
+    return type(x) in _REAL
+
+
+def _by_type_problems(j: Job) -> list[str]:
+    out = []
+    for entry in j.load_by_type:
+        if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str)):
+            out.append(f"each entry must be (gpu type, seconds), got {entry!r}")
+        elif isinstance(entry[1], bool) or not isinstance(entry[1], int | float) or not 0 <= entry[1] < _INF:
+            out.append(f"{entry[0]}: must be >= 0 s, got {entry[1]!r}")
+    return out
+
+
 def _job_problems(j: Job, types: set[str]) -> list[Problem]:
     where = f"job {j.id!r}"
     out: list[Problem] = []
@@ -82,11 +127,11 @@ def _job_problems(j: Job, types: set[str]) -> list[Problem]:
         out.append(Problem(where, "id", "must not be empty"))
     if not j.group:
         out.append(Problem(where, "group", "must not be empty"))
-    if not -_INF < j.submit_s < _INF:
+    if not (_real(j.submit_s) and -_INF < j.submit_s < _INF):
         out.append(Problem(where, "submit_s", f"must be a finite number, got {j.submit_s!r}"))
-    if not 0 < j.duration_s < _INF:
+    if not (_real(j.duration_s) and 0 < j.duration_s < _INF):
         out.append(Problem(where, "duration_s", f"must be > 0 s, got {j.duration_s!r}"))
-    if not 0 <= j.load_s < _INF:
+    if not (_real(j.load_s) and 0 <= j.load_s < _INF):
         out.append(Problem(where, "load_s", f"must be >= 0 s, got {j.load_s!r}"))
     if type(j.gpus) is not int or j.gpus < 1:
         out.append(Problem(where, "gpus", f"must be an integer >= 1, got {j.gpus!r}"))
@@ -97,6 +142,7 @@ def _job_problems(j: Job, types: set[str]) -> list[Problem]:
         )
     if j.cost is not None and not (isinstance(j.cost, Decimal) and j.cost.is_finite() and j.cost >= 0):
         out.append(Problem(where, "cost", f"must be a Decimal >= 0, got {j.cost!r}"))
+    out.extend(Problem(where, "load_by_type", m) for m in _by_type_problems(j))
     return out
 
 

@@ -13,7 +13,7 @@ from operator import attrgetter
 
 from b00t_pulumi.epoch.baselines import _prepare, _warm_try, _WGpu
 from b00t_pulumi.epoch.model import Deferred, Epoch, Gpu, GroupSettings, Job, Placement, Plan
-from b00t_pulumi.epoch.scheduler import _submit_order
+from b00t_pulumi.epoch.state import submit_order as _submit_order
 from b00t_pulumi.epoch.validate import gang_deferral
 
 _INF = float("inf")
