@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Iterable, Sequence
+from itertools import pairwise
 from operator import attrgetter
 
 from b00t_pulumi.epoch.model import Epoch, Gpu, GroupSettings, Job, Placement
@@ -55,14 +56,15 @@ class GpuState:
 
 class GroupState:
     __slots__ = (
-        "due", "full", "gpus", "last", "load", "mixed", "name", "per_window", "queue", "rate", "seq", "tau", "tokens",
-        "visit", "window",
+        "due", "full", "gpus", "last", "load", "min_load", "mixed", "name", "per_window", "queue", "rate", "seq", "tau",
+        "tokens", "visit", "window",
     )
 
     def __init__(self, name: str, settings: GroupSettings, rate_windows: float) -> None:
         self.name = name
         self.window = float(settings.batch_window_s)
         self.load: dict[str, float] = {}  # GPU type -> the largest load a job of the group gives there
+        self.min_load = 0.0  # the smallest of those (on the fastest type)
         self.mixed = False  # True when loads differ within the group (then levels are checked per job)
         self.gpus: list[GpuState] = []  # GPUs holding this group's model, in the order they got it
         self.queue: deque[Job] = deque()  # jobs waiting for a GPU: a held batch, or a backlog
@@ -96,11 +98,6 @@ def head_key(g: GroupState) -> tuple[float, str]:
     return (j.submit_s, j.id)
 
 
-def group_load(g: GroupState, jt: str | None) -> float:
-    """The group's load on GPU type ``jt`` (on the fastest type when any type will do)."""
-    return g.load[jt] if jt is not None else min(g.load.values())
-
-
 def queue_level(queue: Iterable[Job], gpu_type: str) -> float:
     """The load a new epoch needs so that every job of the queue that can run on this type fits."""
     return max(
@@ -111,17 +108,20 @@ def queue_level(queue: Iterable[Job], gpu_type: str) -> float:
 
 def submit_order(jobs: Sequence[Job]) -> list[Job]:
     """Jobs by submit time, ties by id: the same order whatever order the caller gave."""
-    order = sorted(jobs, key=attrgetter("submit_s"))
-    n = len(order)
-    i = 0
-    while i < n - 1:
-        if order[i].submit_s != order[i + 1].submit_s:
-            i += 1
-            continue
-        k = i + 1
-        s = order[i].submit_s
-        while k < n and order[k].submit_s == s:
+    order = sorted(jobs, key=_SUBMIT)
+    sub = list(map(_SUBMIT, order))
+    ties = [i for i, (a, b) in enumerate(pairwise(sub)) if a == b]  # order[i] and order[i + 1] tie
+    k = 0
+    n = len(ties)
+    while k < n:
+        lo = ties[k]
+        while k + 1 < n and ties[k + 1] == ties[k] + 1:
             k += 1
-        order[i:k] = sorted(order[i:k], key=attrgetter("id"))
-        i = k
+        hi = ties[k] + 2  # the run of equal submit times is order[lo:hi]
+        order[lo:hi] = sorted(order[lo:hi], key=_ID)
+        k += 1
     return order
+
+
+_SUBMIT = attrgetter("submit_s")
+_ID = attrgetter("id")

@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from operator import attrgetter
+from typing import NamedTuple
 
 from b00t_pulumi.epoch.model import Gpu, GroupSettings, Job
 from b00t_pulumi.errors import Problem, ScheduleError
@@ -14,16 +15,24 @@ _INF = float("inf")
 _MAX_PROBLEMS = 50
 
 
+class Columns(NamedTuple):
+    """Columns of the jobs that the check read anyway, for callers that need them too."""
+
+    groups: list[str]
+    loads: list[float]
+
+
 def check_inputs(
     jobs: Sequence[Job],
     gpus: Sequence[Gpu],
     groups: Mapping[str, GroupSettings] | None = None,
     default: GroupSettings | None = None,
-) -> None:
+) -> Columns:
     """Raise ScheduleError listing what is wrong with the jobs, the inventory or the settings.
 
     A job asking for a GPU type that no GPU in the inventory has is an error (not a deferral):
-    it usually means a typo in a datum or an inventory that is not the one you meant.
+    it usually means a typo in a datum or an inventory that is not the one you meant. Returns the
+    jobs' groups and loads, in job order.
     """
     problems: list[Problem] = []
     seen_gpu: set[str] = set()
@@ -51,13 +60,16 @@ def check_inputs(
         problems.append(Problem("inventory", "gpus", f"no GPUs to run {len(jobs)} job(s) on"))
         raise ScheduleError(problems)
     ids = list(map(_ID, jobs))
-    if not _all_good(jobs, ids, types):
+    ids_set = set(ids)
+    names: list[str] = list(map(_GROUP, jobs))
+    loads: list[float] = list(map(_LOAD, jobs))
+    if not _all_good(jobs, ids_set, names, loads, types):
         for j in jobs:
             found = _job_problems(j, types)
             problems.extend(found)
             if len(problems) >= _MAX_PROBLEMS:
                 break
-    if len(set(ids)) != len(ids):
+    if len(ids_set) != len(ids):
         seen: set[str] = set()
         for j in jobs:
             if j.id in seen:
@@ -65,12 +77,13 @@ def check_inputs(
             seen.add(j.id)
     if problems:
         raise ScheduleError(problems[:_MAX_PROBLEMS])
+    return Columns(names, loads)
 
 
 _ID = attrgetter("id")
 
 
-def _all_good(jobs: Sequence[Job], ids: list[str], types: set[str]) -> bool:
+def _all_good(jobs: Sequence[Job], ids_set: set[str], names: list[str], loads: list[float], types: set[str]) -> bool:
     """Whether every job is valid, one column at a time (the usual case, fast); when not, the
     per-job check says what is wrong. NaN and infinities make a column's sum non-finite; a value
     of the wrong type makes the sum or a comparison fail."""
@@ -78,18 +91,18 @@ def _all_good(jobs: Sequence[Job], ids: list[str], types: set[str]) -> bool:
         return True
     try:
         duration = list(map(_DURATION, jobs))
-        load = list(map(_LOAD, jobs))
         gpus = list(map(_GPUS, jobs))
         costs = [c for c in map(_COST, jobs) if c is not None]
         return bool(
-            all(ids)
-            and all(map(_GROUP, jobs))
+            all(ids_set)
+            and all(set(names))
             and math.isfinite(sum(map(_SUBMIT, jobs)))
             and min(duration) > 0 and math.isfinite(sum(duration))
-            and min(load) >= 0 and math.isfinite(sum(load))
+            and min(loads) >= 0 and math.isfinite(sum(loads))
             and set(map(type, gpus)) == {int} and min(gpus) >= 1
             and set(map(_GPU_TYPE, jobs)) - {None} <= types
-            and (not costs or (set(map(type, costs)) == {Decimal} and sum(costs).is_finite() and min(costs) >= 0))
+            and (not costs or (set(map(type, costs)) == {Decimal} and all(map(Decimal.is_finite, costs))
+                               and min(costs) >= 0))
             and not any(_by_type_problems(j) for j in jobs if j.load_by_type)
         )
     except (TypeError, ArithmeticError):
