@@ -275,7 +275,12 @@ class _Scheduler:
                 continue
             g.full = self.max_slots[jt]
             trigger = submit + HOLD * g.window - (g.load[jt] if jt is not None else g.min_load)
-            if trigger <= t or (self.empty and sum(1 for G in self.empty if jt is None or G.type == jt) >= n_gpus):
+            # Under a backlog a new batch queues at once: it will wait in line anyway, and gathers
+            # its group's later jobs meanwhile as a held batch would.
+            if (
+                trigger <= t or self.waiters
+                or (self.empty and sum(1 for G in self.empty if jt is None or G.type == jt) >= n_gpus)
+            ):
                 self._launch(g, t)
             else:
                 self._push(g, trigger)
