@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -11,11 +12,10 @@ from b00t_pulumi.datum.catalog import Catalog
 from b00t_pulumi.deploy.components import B00tJob, B00tStack, BudgetConstraint, GpuTimeSlicing, KueueQueues
 from b00t_pulumi.deploy.config import kubernetes_provider, read_settings
 from b00t_pulumi.deploy.resources import SecretResolver, create
-from b00t_pulumi.epoch.deploy import epoch_inputs
 from b00t_pulumi.errors import B00tError
 from b00t_pulumi.gates.budget_gate import BudgetGate
 from b00t_pulumi.gates.epoch_plan import EpochPlan
-from b00t_pulumi.gates.inputs import absolute_ledger_url, budget_inputs
+from b00t_pulumi.gates.preflight import preflight
 
 
 def main() -> None:
@@ -24,6 +24,13 @@ def main() -> None:
     except B00tError as exc:
         # A clear message, not a traceback: file, key path, what is wrong.
         raise pulumi.RunError(f"b00t-pulumi: invalid input\n{exc}") from None
+
+
+def _say_deferred(constraint_id: str, deferred: dict[str, str] | None) -> None:
+    """Each workload a budget deferred, and when it may start (also its b00t.io/deferred-until)."""
+    for name, until in sorted((deferred or {}).items()):
+        pulumi.log.warn(f"{name}: deferred by budget {constraint_id} until {until} (the next window); "
+                        "a Job stays suspended and gated, a Deployment at 0 replicas")
 
 
 def _program() -> None:
@@ -35,7 +42,13 @@ def _program() -> None:
         pulumi.log.warn(str(w))
     catalog.raise_for_errors()
     planner = Planner(catalog, settings, environ=os.environ)
-    plan = planner.plan_cluster()
+    # The checks `b00t-pulumi validate` runs too (the budget projections run in each BudgetGate's check).
+    pre = preflight(planner, Path.cwd(), ledgers=False)
+    if pre.errors or pre.plan is None:
+        raise B00tError(pre.errors)
+    plan = pre.plan
+    for w in pre.problems:
+        pulumi.log.warn(str(w))
     for note in plan.all_notes():  # once each, even when several stacks share a member
         pulumi.log.info(note)
 
@@ -52,9 +65,6 @@ def _program() -> None:
         GpuTimeSlicing("gpu-time-slicing", plan.time_slicing, skip_await=skip, opts=opts)
 
     # Budgets first: each BudgetConstraint CR, then its gate; workloads wait for their gate.
-    from b00t_pulumi.budget import default_ledger_url
-
-    ledger = absolute_ledger_url(settings.ledger or default_ledger_url(), Path.cwd())
     budgets: dict[str, BudgetConstraint] = {}
     gates: dict[str, BudgetGate] = {}
     owners = [(p.namespace, p.budget, p.budget_secrets) for p in plan.stacks if p.budget] + \
@@ -63,15 +73,14 @@ def _program() -> None:
         cr_name = cr["metadata"]["name"]
         budgets[cr_name] = BudgetConstraint(f"{ns}-{cr_name}", cr, extra, crd=crd, secrets=secrets,
                                             depends_on=[namespaces[ns]], skip_await=skip, opts=opts)
-    for gate_input in budget_inputs(planner, plan, ledger):
+    for gate_input in pre.budgets:
         cid = gate_input["constraint_id"]
         gates[cid] = BudgetGate(f"budget-gate-{cid}", gate_input,
                                 opts=pulumi.ResourceOptions(depends_on=[budgets[cid]]))
-    epochs = epoch_inputs(planner, plan)
+        gates[cid].deferred.apply(functools.partial(_say_deferred, cid))
+    epochs = pre.epochs or {"jobs": [], "gpus": []}
     epoch_plan = EpochPlan("gpu-epochs", epochs) if epochs["jobs"] and epochs["gpus"] else None
     planned_gpu_jobs = {j["id"] for j in epochs["jobs"]}
-    if epochs["jobs"] and not epochs["gpus"]:
-        pulumi.log.warn("GPU jobs but no b00t:gpuInventory: no epoch plan; jobs are not batched into epochs")
 
 
     stacks: dict[str, B00tStack] = {}
@@ -88,7 +97,7 @@ def _program() -> None:
         jobs[jp.job.name] = B00tJob(jp.job.name, jp, skip_await=skip, secrets=secrets, budget_crd=crd,
                                     depends_on=deps, budget_gate=gates.get(named) if named else None,
                                     epoch_plan=epoch_plan if jp.job.name in planned_gpu_jobs else None,
-                                    manage_budget=False, opts=opts)
+                                    manage_budget=False, operator=settings.operator is not None, opts=opts)
 
     pulumi.export("stacks", {
         name: {

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from pulumi_policy import (
@@ -16,6 +15,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from b00t_pulumi.budget.money import Money
 from b00t_pulumi.errors import B00tError
 from b00t_pulumi.policy.rules import POLICIES, Resource, budget_within_daily_limit
 
@@ -27,19 +27,26 @@ _LEDGER_SCHEMA = PolicyConfigSchema(
 
 
 def ledger_spend_lookup(url: str, now: datetime | None = None) -> Any:
-    """spend(BudgetConstraint resource) -> current-window spend from the ledger (None when unknown)."""
-    from b00t_pulumi.budget import current_window, open_ledger
+    """spend(BudgetConstraint resource, its item ids) -> the current window's ledger spend that is not
+    those items' own reservations (they are counted from the plan), or None when unknown."""
+    from b00t_pulumi.budget import current_window, open_ledger, reservation_id
 
     ledger = open_ledger(url)
 
-    def spend(b: Resource) -> Decimal | None:
+    def spend(b: Resource, item_ids: Sequence[str]) -> Money | None:
         spec = b.props.get("spec") or {}
         try:
             window = current_window(str(spec.get("resetSchedule", "0 0 * * *")), str(spec.get("timezone", "UTC")),
                                     now or datetime.now(UTC))
-            return ledger.spend(b.name, window.start, str(spec.get("currency", "USD"))).amount
+            currency = str(spec.get("currency", "USD"))
+            total: Money = ledger.spend(b.name, window.start, currency)
+            mine = {reservation_id(b.name, i, window.key) for i in item_ids}
+            for r in ledger.records(b.name, window.start):
+                if r.counted and r.id in mine:
+                    total = total - r.amount
         except B00tError:
             return None
+        return total
 
     return spend
 

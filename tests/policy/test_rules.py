@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import copy
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pulumi_policy import PolicyCustomTimeouts, PolicyResource, PolicyResourceOptions, StackValidationArgs
 
+from b00t_pulumi.budget import Money
 from b00t_pulumi.datum import Catalog
 from b00t_pulumi.plan import Planner
 from b00t_pulumi.plan.render import materialize
@@ -51,9 +51,9 @@ def _set_daily(props: dict[str, Any], amount: str) -> None:
 
 
 @pytest.mark.parametrize(("vllm", "pytorch", "over"), [
-    ("24.00", "24.00", False),   # the plan: 48.00 of 100.00
-    ("50.00", "50.00", False),   # exactly at the limit is within it
-    ("50.01", "50.00", True),    # a cent over
+    ("42.65", "21.33", False),   # the plan: 42.65 + 21.33 + 0.97 (n8n) = 64.95 of 100.00
+    ("50.03", "49.00", False),   # exactly at the limit is within it
+    ("50.04", "49.00", True),    # a cent over
 ])
 def test_budget_over_at_under(resources: list[Resource], vllm: str, pytorch: str, over: bool) -> None:
     res, props = edit(resources, "Deployment", "vllm-server")
@@ -68,9 +68,9 @@ def test_budget_over_at_under(resources: list[Resource], vllm: str, pytorch: str
 
 
 def test_budget_adds_ledger_spend(resources: list[Resource]) -> None:
-    spent = {"llm-inference-pipeline-budget": Decimal("52.01")}
-    violations = rules.budget_within_daily_limit(resources, {}, lambda b: spent.get(b.name))
-    assert len(violations) == 1 and "ledger spend 52.01" in violations[0].message
+    spent = {"llm-inference-pipeline-budget": Money.of("35.06")}  # 64.95 planned + 35.06 > 100.00
+    violations = rules.budget_within_daily_limit(resources, {}, lambda b, ids: spent.get(b.name))
+    assert len(violations) == 1 and "ledger spend 35.06" in violations[0].message
 
 
 def test_job_cost_counts(resources: list[Resource]) -> None:
@@ -144,4 +144,4 @@ def test_pack_validate_functions(resources: list[Resource]) -> None:
 
         p.validate(StackValidationArgs(pres, config={}), report)
     assert set(reported) == {"budget-within-daily-limit"}
-    assert "123.00 USD per day is over" in reported["budget-within-daily-limit"][0][0]
+    assert "121.30 USD per day is over" in reported["budget-within-daily-limit"][0][0]  # 99.00 + 21.33 + 0.97
