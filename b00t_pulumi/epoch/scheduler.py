@@ -12,9 +12,10 @@ For each job, in order:
    the slot that frees first. No load. Jobs of a group queue on its GPUs in submit order: a loaded
    model's queue is served to exhaustion.
 2. Cold: otherwise the job joins its group's queue. A new queue is a held batch: it launches at
-   once when a GPU that never held a model is free or when it would fill a GPU; else when its
-   oldest job can wait no longer, ``HOLD`` x window - load after its submit. Jobs of the group
-   that arrive meanwhile join it, so one load serves all of them.
+   once when a GPU that never held a model is free, when queues already wait for GPUs (it would
+   wait in line anyway) or when it would fill a GPU; else when its oldest job can wait no longer,
+   ``HOLD`` x window - load after its submit. Jobs of the group that arrive meanwhile join it, so
+   one load serves all of them.
 3. Launch: each queued job, oldest first, takes a warm slot that frees by its deadline (or soon,
    once it is overdue); else its model is loaded on the GPU that is cheapest to take over: a GPU
    that never held a model, else the one whose model is least likely to be needed soon
