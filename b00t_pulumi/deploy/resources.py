@@ -48,7 +48,8 @@ class SecretResolver:
     def resolve(self, owner: str, key: str, value: SecretValue) -> pulumi.Output[str]:
         for name in (*_variables(value.template), key):
             if name in self.config_secrets:
-                return pulumi.Output.secret(str(self.config_secrets[name]))
+                given = self.config_secrets[name]  # a config value, or an Input from a component's args
+                return pulumi.Output.secret(given if isinstance(given, pulumi.Output) else str(given))
         if not value.resolved:
             names = _variables(value.template) or (key,)
             raise B00tError([Problem(owner, key, f"secret has no value: export {names[0]} or run "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import runpy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,13 @@ def dev_config(overrides: dict[str, Any] | None = None, env: str = "dev") -> dic
 
 def run_program(config: dict[str, Any], *, cwd: Path = REPO, preview: bool = False) -> list[Registration]:
     """Run __main__.py with ``config`` under mocks; return the registrations (raises what it raises)."""
+    return run_callable(config, lambda: runpy.run_path(str(REPO / "__main__.py"), run_name="__main__"),
+                        cwd=cwd, preview=preview)
+
+
+def run_callable(config: dict[str, Any], body: Callable[[], object], *, cwd: Path = REPO,
+                 preview: bool = False) -> list[Registration]:
+    """Run ``body`` as a Pulumi program with ``config`` under mocks; return the registrations."""
     import os
 
     recorder = _Recorder(_Mocks())
@@ -75,7 +83,7 @@ def run_program(config: dict[str, Any], *, cwd: Path = REPO, preview: bool = Fal
     try:
         @pulumi.runtime.test  # type: ignore[untyped-decorator]
         def program() -> None:
-            runpy.run_path(str(REPO / "__main__.py"), run_name="__main__")
+            body()
 
         program()
     finally:
