@@ -173,3 +173,21 @@ def test_plugin_project_file() -> None:
     doc = yaml.safe_load((REPO / "provider" / "PulumiPlugin.yaml").read_text())
     assert doc["runtime"]["name"] == "python"
     assert (REPO / "provider" / doc["runtime"]["options"]["virtualenv"]).resolve() == (REPO / ".venv").resolve()
+
+
+def test_yaml_example_settings_are_the_repository_dev_settings() -> None:
+    root = yaml.safe_load((REPO / "Pulumi.dev.yaml").read_text())
+    example = yaml.safe_load((REPO / "examples" / "yaml" / "Pulumi.dev.yaml").read_text())
+    assert example["encryptionsalt"] == root["encryptionsalt"]
+    differs = {"kubernetes:kubeconfig", "b00t:datumPaths", "b00t:ledger"}
+    assert {k: v for k, v in example["config"].items() if k not in differs} == \
+        {k: v for k, v in root["config"].items() if k not in differs}
+    here = REPO / "examples" / "yaml"
+    assert [(here / p).resolve() for p in example["config"]["b00t:datumPaths"]] == \
+        [(REPO / "stacks").resolve(), (REPO / "components").resolve()]
+    assert (here / example["config"]["kubernetes:kubeconfig"]).resolve() == \
+        (REPO / root["config"]["kubernetes:kubeconfig"]).resolve()
+    assert example["config"]["b00t:ledger"] != root["config"]["b00t:ledger"]  # its spend is its own
+    project = yaml.safe_load((here / "Pulumi.yaml").read_text())
+    assert (here / project["packages"]["b00t"]).resolve() == (REPO / "provider").resolve()
+    assert project["resources"]["b00t"]["type"] == "b00t:index:B00tCluster"

@@ -15,10 +15,17 @@
 //     zip of the pinned Python SDK version and must sit beside this binary.
 //   - RunPlugin for policy packs: `python -u -m pulumi.policy ENGINE PACKDIR` in the pack's
 //     virtualenv, working directory the pack, through the sdk's PolicyProxy (stack config in env).
+//   - RunPlugin for resource plugins (source-based component providers such as b00t-pulumi's
+//     provider/, found through `pulumi package add DIR` or `packages:` in Pulumi.yaml): like
+//     upstream's bare-directory mode, `python PLUGINDIR ARGS...` runs the plugin's __main__.py in its
+//     virtualenv (PulumiPlugin.yaml `runtime.options.virtualenv`, default `venv` beside it), in the
+//     engine's working directory, with the engine's extra environment.
 //   - InstallDependencies, About, GetProgramDependencies through the sdk's toolchain package.
 //
 // Not implemented (the engine gets codes.Unimplemented): code generation (GenerateProject,
-// GenerateProgram, GeneratePackage, Pack, Link, Template), debugger attach, typechecker runs, and
+// GenerateProgram, GeneratePackage, Pack, Link, Template) -- so `pulumi package add` into a Python
+// project cannot generate an SDK (Python programs import the components directly) --, resource
+// plugins shipped as buildable packages without __main__.py, debugger attach, typechecker runs, and
 // reporting required plugins (GetRequiredPackages answers an empty list; the engine then loads each
 // provider when the program first registers a resource with it, from $PATH).
 package main
@@ -289,10 +296,69 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 func (h *languageHost) RunPlugin(req *pulumirpc.RunPluginRequest,
 	server pulumirpc.LanguageRuntime_RunPluginServer,
 ) error {
-	if req.GetKind() != string(apitype.AnalyzerPlugin) {
+	switch req.GetKind() {
+	case string(apitype.AnalyzerPlugin):
+		return h.runPolicyPack(req, server)
+	case string(apitype.ResourcePlugin), "":
+		return h.runResourcePlugin(req, server)
+	default:
 		return status.Errorf(codes.Unimplemented,
-			"b00t-pulumi's language host runs Python policy packs only, not %q plugins", req.GetKind())
+			"b00t-pulumi's language host runs Python policy packs and resource plugins, not %q plugins",
+			req.GetKind())
 	}
+}
+
+// runResourcePlugin runs a source-based provider: the plugin directory's __main__.py.
+func (h *languageHost) runResourcePlugin(req *pulumirpc.RunPluginRequest,
+	server pulumirpc.LanguageRuntime_RunPluginServer,
+) error {
+	ctx := server.Context()
+	opts, err := options(req.GetInfo(), true)
+	if err != nil {
+		return err
+	}
+	dir := req.GetInfo().GetProgramDirectory()
+	if _, err := os.Stat(filepath.Join(dir, "__main__.py")); err != nil {
+		return fmt.Errorf("plugin %s has no __main__.py: b00t-pulumi's language host runs bare-directory "+
+			"Python plugins only (not buildable packages)", dir)
+	}
+	tc, err := toolchain.ResolveToolchain(opts)
+	if err != nil {
+		return err
+	}
+	if err := tc.ValidateVenv(ctx); err != nil {
+		return err
+	}
+	cmd, err := tc.Command(ctx, append([]string{dir}, req.GetArgs()...)...)
+	if err != nil {
+		return err
+	}
+	closer, stdout, stderr, err := rpcutil.MakeRunPluginStreams(server, false)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	cmd.Dir = req.GetPwd()
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	cmd.Env = append(cmd.Env, req.GetEnv()...)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Run(); err != nil {
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			return server.Send(&pulumirpc.RunPluginResponse{
+				Output: &pulumirpc.RunPluginResponse_Exitcode{Exitcode: int32(exitErr.ExitCode())}, //nolint:gosec
+			})
+		}
+		return fmt.Errorf("could not run plugin %s: %w", dir, err)
+	}
+	return closer.Close()
+}
+
+func (h *languageHost) runPolicyPack(req *pulumirpc.RunPluginRequest,
+	server pulumirpc.LanguageRuntime_RunPluginServer,
+) error {
 	ctx := server.Context()
 	opts, err := options(req.GetInfo(), true)
 	if err != nil {
