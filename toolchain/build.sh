@@ -355,7 +355,7 @@ else
   need_go
   say "pulumi-language-yaml ${PULUMI_YAML_VERSION#v}: building (cold builds take about 1 minute after the CLI)..."
   export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/pulumi"
-  build_wrapper "$W" "$YAML_DIR/bin/pulumi-language-yaml" github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml "$LDF"
+  build_wrapper "$W" "$YAML_DIR/bin/pulumi-language-yaml" . "$LDF"
   finish "$YAML_DIR" language-yaml "$S"
   say "pulumi-language-yaml ${PULUMI_YAML_VERSION#v}: built in $(took)s"
 fi

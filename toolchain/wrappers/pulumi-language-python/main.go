@@ -20,7 +20,9 @@
 //     upstream's bare-directory mode, `python PLUGINDIR ARGS...` runs the plugin's __main__.py in its
 //     virtualenv (PulumiPlugin.yaml `runtime.options.virtualenv`, default `venv` beside it), in the
 //     engine's working directory, with the engine's extra environment.
-//   - InstallDependencies, About, GetProgramDependencies through the sdk's toolchain package.
+//   - InstallDependencies, About, GetProgramDependencies through the sdk's toolchain package; a
+//     plugin with an existing virtualenv and no requirements.txt installs nothing (upstream would
+//     re-create the virtualenv and upgrade pip in it whenever the plugin is loaded).
 //
 // Not implemented (the engine gets codes.Unimplemented): code generation (GenerateProject,
 // GenerateProgram, GeneratePackage, Pack, Link, Template) -- so `pulumi package add` into a Python
@@ -71,6 +73,13 @@ func main() {
 	tracing := flag.String("tracing", "", "ignored: accepted for compatibility with upstream's host")
 	showVersion := flag.Bool("version", false, "print the version and exit")
 	useExecutor := flag.String("use-executor", "", "use this exec script instead of the one beside the binary")
+	// Older engines (e.g. the pulumi v3.206 packages inside pulumi-language-yaml, which start this host
+	// to load a Python plugin's schema) pass the runtime options as flags; they are defaults for
+	// what ProgramInfo does not say.
+	flag.StringVar(&flagOptions.virtualenv, "virtualenv", "", "default virtualenv (older engines pass it)")
+	flag.StringVar(&flagOptions.toolchain, "toolchain", "", "default toolchain (older engines pass it)")
+	flag.StringVar(&flagOptions.typechecker, "typechecker", "", "ignored: typechecker runs are not supported")
+	flag.StringVar(&flagOptions.root, "root", "", "ignored: the root comes with each request")
 	flag.Parse()
 	_ = tracing
 	if *showVersion {
@@ -137,10 +146,19 @@ type languageHost struct {
 	cancel        context.CancelFunc
 }
 
+// flagOptions: runtime options given as command-line flags (older engines).
+var flagOptions struct{ virtualenv, toolchain, typechecker, root string }
+
 // options maps Pulumi.yaml `runtime.options` to the sdk's toolchain options.
 func options(info *pulumirpc.ProgramInfo, isPlugin bool) (toolchain.PythonOptions, error) {
 	opts := toolchain.PythonOptions{Root: info.GetRootDirectory(), ProgramDir: info.GetProgramDirectory()}
 	m := info.GetOptions().AsMap()
+	if _, ok := m["virtualenv"]; !ok && flagOptions.virtualenv != "" {
+		m["virtualenv"] = flagOptions.virtualenv
+	}
+	if _, ok := m["toolchain"]; !ok && flagOptions.toolchain != "" {
+		m["toolchain"] = flagOptions.toolchain
+	}
 	if v, ok := m["virtualenv"]; ok {
 		s, ok := v.(string)
 		if !ok {
@@ -445,6 +463,15 @@ func (h *languageHost) InstallDependencies(req *pulumirpc.InstallDependenciesReq
 	tc, err := toolchain.ResolveToolchain(opts)
 	if err != nil {
 		return err
+	}
+	// A plugin without requirements.txt whose virtualenv exists (b00t-pulumi's provider/ runs in
+	// the repository's .venv, which `make venv` owns): nothing to install. Upstream would re-create
+	// that virtualenv and upgrade pip, setuptools and wheel in it each time the plugin is loaded.
+	if req.GetIsPlugin() && tc.ValidateVenv(server.Context()) == nil {
+		if _, err := os.Stat(filepath.Join(req.GetInfo().GetProgramDirectory(), "requirements.txt")); os.IsNotExist(err) {
+			fmt.Fprintln(stdout, "plugin dependencies: its virtualenv exists and it has no requirements.txt; nothing to install")
+			return closer.Close()
+		}
 	}
 	if err := tc.InstallDependencies(server.Context(), req.GetInfo().GetProgramDirectory(),
 		req.GetUseLanguageVersionTools(), true, stdout, stderr); err != nil {
