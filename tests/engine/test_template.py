@@ -20,7 +20,8 @@ def test_template_instantiates_and_previews(module_cluster: Cluster, tmp_path: P
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
     site = next((venv / "lib").glob("python3*/site-packages"))
-    (site / "b00t-repo.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # addsitedir (not a bare path) so the .pth files there, b00t-pulumi's editable install, apply too
+    (site / "b00t-repo.pth").write_text(f"import site; site.addsitedir({sysconfig.get_paths()['purelib']!r})\n")
     target = tmp_path / "my-b00t"
     (tmp_path / "state").mkdir()
     env = project_env(tmp_path, module_cluster)
