@@ -38,6 +38,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench" / "out"
 PASSPHRASE = "b00t-dev-local-only"
@@ -153,27 +155,38 @@ def program_seconds(runs: int) -> float:
     return statistics.median(times)
 
 
-def kubectl_round(kubectl: str, kubeconfig: Path, crds: str, rest: str, tmp: Path) -> float:
+def run_kubectl(*args: str) -> None:
+    out = subprocess.run(list(args), capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        sys.exit(f"bench.engine: {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}")
+
+
+def wait_namespaces_gone(kubectl: str, kubeconfig: Path, names: list[str]) -> None:
+    """Deletes are in the background (b00t:skipAwait): a run starts once the last one's namespaces are gone."""
+    for ns in names:
+        subprocess.run([kubectl, "--kubeconfig", str(kubeconfig), "wait", "--for=delete", f"namespace/{ns}",
+                        "--timeout=180s"], capture_output=True, check=False)
+
+
+def kubectl_round(kubectl: str, kubeconfig: Path, crds: str, rest: str, tmp: Path, namespaces: list[str]) -> float:
     (tmp / "crds.yaml").write_text(crds)
     (tmp / "rest.yaml").write_text(rest)
     base = [kubectl, "--kubeconfig", str(kubeconfig)]
     apply = [*base, "apply", "--server-side", "--field-manager=b00t-pulumi", "-f"]
     t = time.perf_counter()
-    subprocess.run([*apply, str(tmp / "crds.yaml")], check=True, capture_output=True)
-    subprocess.run([*base, "wait", "--for=condition=Established", "--timeout=60s", "-f", str(tmp / "crds.yaml")],
-                   check=True, capture_output=True)
-    subprocess.run([*apply, str(tmp / "rest.yaml")], check=True, capture_output=True)
+    run_kubectl(*apply, str(tmp / "crds.yaml"))
+    run_kubectl(*base, "wait", "--for=condition=Established", "--timeout=60s", "-f", str(tmp / "crds.yaml"))
+    run_kubectl(*apply, str(tmp / "rest.yaml"))
     took = time.perf_counter() - t
-    subprocess.run([*base, "delete", "--wait=true", "--ignore-not-found", "-f", str(tmp / "rest.yaml")], check=True,
-                   capture_output=True)
-    subprocess.run([*base, "delete", "--ignore-not-found", "-f", str(tmp / "crds.yaml")], check=True,
-                   capture_output=True)
+    run_kubectl(*base, "delete", "--wait=true", "--ignore-not-found", "-f", str(tmp / "rest.yaml"))
+    run_kubectl(*base, "delete", "--ignore-not-found", "-f", str(tmp / "crds.yaml"))
+    wait_namespaces_gone(kubectl, kubeconfig, namespaces)
     return took
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args(argv)
     env = {**os.environ, **toolchain_env()}
     env.pop("B00T_DATUMS", None)
@@ -183,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tmp_s)
         with cluster(tmp / "cluster", env) as kubeconfig:
             everything = cli_yaml(["--secrets", "show"], env)
+            namespaces = [d["metadata"]["name"] for d in yaml.safe_load_all(everything)
+                          if d and d["kind"] == "Namespace"]
+            kubectl = env.get("KUBECTL") or shutil.which("kubectl") or ""
             variants = {"components": project(tmp, "components", kubeconfig, env, None),
                         "plain": project(tmp, "plain", kubeconfig, env, PLAIN_PROGRAM),
                         "empty": project(tmp, "empty", kubeconfig, env, EMPTY_PROGRAM)}
@@ -195,17 +211,20 @@ def main(argv: list[str] | None = None) -> int:
                     res["preview_nochange"].append(p.run("preview", "--stack", "dev")[0])
                     counts[name] = p.resources()
                     p.run("destroy", "--yes", "--stack", "dev")
+                    if kubectl:
+                        wait_namespaces_gone(kubectl, kubeconfig, namespaces)
                     print(f"run {r + 1}/{args.runs} {name}: preview {res['preview'][-1]:.1f}s up {res['up'][-1]:.1f}s",
                           file=sys.stderr)
                 comp = variants["components"]
                 skip = results["components"].setdefault("up_skip_checkpoints", [])
                 skip.append(comp.run("up", "--yes", "--stack", "dev", extra={"PULUMI_SKIP_CHECKPOINTS": "true"})[0])
                 comp.run("destroy", "--yes", "--stack", "dev")
-            kubectl = env.get("KUBECTL") or shutil.which("kubectl") or ""
+                if kubectl:
+                    wait_namespaces_gone(kubectl, kubeconfig, namespaces)
             if kubectl and Path(kubectl).exists():
                 crds = cli_yaml(["--secrets", "show", "--crds-only"], env)
                 rest = cli_yaml(["--secrets", "show", "--skip-crds"], env)
-                results["kubectl"] = {"up": [kubectl_round(kubectl, kubeconfig, crds, rest, tmp)
+                results["kubectl"] = {"up": [kubectl_round(kubectl, kubeconfig, crds, rest, tmp, namespaces)
                                              for _ in range(args.runs)]}
     med = {name: {k: statistics.median(v) for k, v in res.items()} for name, res in results.items()}
     report: dict[str, Any] = {"runs": args.runs, "median_s": med, "resources": counts,

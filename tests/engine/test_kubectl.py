@@ -86,3 +86,29 @@ def _two_phases(module_cluster: Cluster) -> None:
     # a second apply of the same phases changes nothing
     again = pipe(module_cluster, ["stack", "to-k8s", "--all", "--env", "dev", "--skip-crds"], APPLY)
     assert again.returncode == 0 and "serverside-applied" in again.stdout
+
+
+def test_objects_applied_by_kubectl_are_taken_over_by_pulumi_up(module_cluster: Cluster, tmp_path: Path) -> None:
+    """The hand-off of docs/cli.md: objects applied server-side by kubectl (field manager
+    b00t-pulumi), then `pulumi up` of the program on the same cluster: it co-owns them. Jobs are
+    the exception: the gates label their pod template, which is immutable, so they are deleted first."""
+    from kubernetes import client
+
+    from tests.engine.engine import make_project
+
+    try:
+        _two_phases(module_cluster)
+        project = make_project(tmp_path, module_cluster)
+        failed = project.up(policy=False, check=False)
+        assert failed.returncode != 0 and "field is immutable" in failed.stdout + failed.stderr
+        subprocess.run([*kubectl(module_cluster), "delete", "jobs", "--all", "-n", "ai-ml-dev", "--wait=true"],
+                       check=True, capture_output=True)
+        project.up(policy=False)
+        dep = client.AppsV1Api(module_cluster.api()).read_namespaced_deployment("vllm-server", "ai-ml-dev")
+        managers = {f.manager for f in dep.metadata.managed_fields}
+        assert "b00t-pulumi" in managers and any(m.startswith("pulumi-kubernetes") for m in managers), managers
+        assert dep.metadata.annotations["pulumi.com/skipAwait"] == "true"
+        project.up("--expect-no-changes", policy=False)
+        project.pulumi("destroy", "--yes", "--stack", "dev")
+    finally:
+        clean(module_cluster)
