@@ -210,8 +210,8 @@ def cmd_to_argo(args: argparse.Namespace) -> int:
 
 
 def cmd_to_tekton(args: argparse.Namespace) -> int:
-    from b00t_pulumi.plan.workflows import to_tekton
+    from b00t_pulumi.plan.workflows import to_tekton, to_tekton_run
 
     catalog, planner = planner_for(args)
     stack = catalog.stack(args.name)
-    return emit([to_tekton(planner, stack)], args, default_name=stack.name)
+    return emit([to_tekton(planner, stack), to_tekton_run(planner, stack)], args, default_name=stack.name)

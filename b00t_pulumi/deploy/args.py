@@ -38,10 +38,16 @@ class GpuNodeArgs(TypedDict):
     """Node name (DNS-1123)."""
     gpu_type: str
     """b00t GPU name, e.g. nvidia-a100."""
+    product: NotRequired[str]
+    """GPU feature discovery product name (NVIDIA-A100-SXM4-40GB, ...); default: the type's first."""
     gpus: NotRequired[int]
     """Physical GPUs on the node (default 1)."""
     slots: NotRequired[int]
-    """Time-slicing replicas per GPU (default 1)."""
+    """Time-slicing replicas per GPU (default 1: not shared)."""
+    cpu: NotRequired[str]
+    """Allocatable CPU of the node, a quantity (the local cluster's fake node; default 32)."""
+    memory: NotRequired[str]
+    """Allocatable memory of the node, a quantity (default 256Gi)."""
 
 
 class GpuInventoryArgs(TypedDict, total=False):
@@ -85,6 +91,22 @@ class TimeSlicingArgs(TypedDict, total=False):
     """Create the namespace (no GPU Operator installed yet)."""
 
 
+class OperatorArgs(TypedDict, total=False):
+    """The b00t operator of the environment (``b00t:operator``, docs/operator.md)."""
+
+    local: bool
+    """Run it as a local process against the cluster (make up, dev)."""
+    image: str
+    """Deploy it into the cluster from this image."""
+
+
+class SimulationArgs(TypedDict, total=False):
+    """The environment runs on the local kwok cluster (``b00t:simulation``, dev only)."""
+
+    time_scale: float
+    """Simulated seconds per real second (default 60: a 20-minute job runs 20 s)."""
+
+
 class SettingsArgs(TypedDict, total=False):
     """Everything that differs per environment: the ``b00t:*`` keys of docs/config.md."""
 
@@ -106,12 +128,18 @@ class SettingsArgs(TypedDict, total=False):
     """The Kueue ClusterQueue."""
     time_slicing: TimeSlicingArgs
     """The NVIDIA time-slicing ConfigMap."""
+    operator: OperatorArgs
+    """The b00t operator of this environment; without it, no AdmissionCheck."""
+    simulation: SimulationArgs
+    """Set only for the local kwok cluster: fake pods complete after their duration."""
     skip_await: bool
     """Do not wait for readiness (only for an API server without kubelet)."""
     volume_size: str
     """PVC size of a docker volume (default 10Gi)."""
     model_volume_size: str
     """PVC size of an ai_model (default 200Gi)."""
+    model_volume_access_mode: str
+    """Access mode of ai_model PVCs: ReadWriteOnce (default), ReadWriteMany or ReadOnlyMany."""
     storage_class: str
     """storageClassName of the PVCs (default: the cluster's)."""
 

@@ -20,6 +20,7 @@ from b00t_pulumi.deploy.args import B00tClusterArgs, EpochSummary, JobSummary, S
 from b00t_pulumi.deploy.components import B00tJob, B00tStack, BudgetConstraint, GpuTimeSlicing, KueueQueues
 from b00t_pulumi.deploy.config import config_source, config_values, has_kubernetes_config, kubernetes_provider
 from b00t_pulumi.deploy.resources import SecretResolver, create
+from b00t_pulumi.errors import B00tError
 from b00t_pulumi.gates.budget_gate import BudgetGate
 from b00t_pulumi.gates.epoch_plan import EpochPlan
 from b00t_pulumi.plan.model import ClusterPlan, StackPlan
@@ -87,7 +88,15 @@ class B00tCluster(pulumi.ComponentResource):
         super().__init__(self.TYPE, name, {}, opts)
         ctx = plan_context(args, owner=f"B00tCluster {name}")
         planner, settings, secrets, skip = ctx.planner, ctx.settings, ctx.secrets, ctx.settings.skip_await
-        plan = planner.plan_cluster()
+        # The checks `b00t-pulumi validate` runs too (the budget projections run in each BudgetGate's check).
+        from b00t_pulumi.gates.preflight import preflight
+
+        pre = preflight(planner, Path.cwd(), ledgers=False)
+        if pre.errors or pre.plan is None:
+            raise B00tError(pre.errors)
+        plan = pre.plan
+        for w in pre.problems:
+            pulumi.log.warn(str(w), resource=self)
         for note in plan.all_notes():  # once each, even when several stacks share a member
             pulumi.log.info(note, resource=self)
 
@@ -109,9 +118,6 @@ class B00tCluster(pulumi.ComponentResource):
             GpuTimeSlicing("gpu-time-slicing", plan.time_slicing, skip_await=skip, opts=opts_k8s)
 
         # Budgets first: each BudgetConstraint CR, then its gate; workloads wait for their gate.
-        from b00t_pulumi.epoch.deploy import epoch_inputs
-        from b00t_pulumi.gates.inputs import budget_inputs
-
         budgets: dict[str, BudgetConstraint] = {}
         gates: dict[str, BudgetGate] = {}
         owners = [(p.namespace, p.budget, p.budget_secrets) for p in plan.stacks if p.budget] + \
@@ -120,16 +126,13 @@ class B00tCluster(pulumi.ComponentResource):
             cr_name = cr["metadata"]["name"]
             budgets[cr_name] = BudgetConstraint(f"{ns}-{cr_name}", cr, extra, crd=crd, secrets=secrets,
                                                 depends_on=[namespaces[ns]], skip_await=skip, opts=opts_k8s)
-        for gate_input in budget_inputs(planner, plan, ctx.ledger):
+        for gate_input in pre.budgets:
             cid = gate_input["constraint_id"]
             gates[cid] = BudgetGate(f"budget-gate-{cid}", gate_input,
                                     opts=pulumi.ResourceOptions(parent=self, depends_on=[budgets[cid]]))
-        epochs = epoch_inputs(planner, plan)
+        epochs = pre.epochs or {"jobs": [], "gpus": []}
         epoch_plan = EpochPlan("gpu-epochs", epochs, opts=child) if epochs["jobs"] and epochs["gpus"] else None
         planned_gpu_jobs = {j["id"] for j in epochs["jobs"]}
-        if epochs["jobs"] and not epochs["gpus"]:
-            pulumi.log.warn("GPU jobs but no b00t:gpuInventory: no epoch plan; jobs are not batched into epochs",
-                            resource=self)
 
         stacks: dict[str, B00tStack] = {}
         for sp in plan.stacks:
@@ -145,7 +148,8 @@ class B00tCluster(pulumi.ComponentResource):
             jobs[jp.job.name] = B00tJob(jp.job.name, jp, skip_await=skip, secrets=secrets, budget_crd=crd,
                                         depends_on=deps, budget_gate=gates.get(named) if named else None,
                                         epoch_plan=epoch_plan if jp.job.name in planned_gpu_jobs else None,
-                                        manage_budget=False, opts=opts_k8s)
+                                        manage_budget=False, operator=settings.operator is not None,
+                                        opts=opts_k8s)
 
         def summary(sp: StackPlan) -> dict[str, Any]:
             out: dict[str, Any] = {"namespace": sp.namespace, "endpoints": {e.member: e.url for e in sp.endpoints}}

@@ -15,11 +15,13 @@ from typing import Any
 import pulumi
 
 from b00t_pulumi.deploy.args import B00tStackArgs
-from b00t_pulumi.deploy.resources import SecretResolver, create, resource_name
+from b00t_pulumi.deploy.resources import SKIP_AWAIT, SecretResolver, create, resource_name
 from b00t_pulumi.gates.budget_gate import BudgetGate
 from b00t_pulumi.gates.decisions import GateFields, gate_fields
 from b00t_pulumi.gates.epoch_plan import EpochPlan
 from b00t_pulumi.plan.crds import budget_constraint_crd
+from b00t_pulumi.plan.kueue import HELD_QUEUE
+from b00t_pulumi.plan.labels import QUEUE_LABEL
 from b00t_pulumi.plan.model import JobPlan, StackPlan
 from b00t_pulumi.plan.objects import K8sObject
 
@@ -30,10 +32,15 @@ def _child(parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()) 
     return pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on))
 
 
-def _gated(obj: K8sObject, budget_gate: BudgetGate | None, epoch_plan: EpochPlan | None
-           ) -> K8sObject | None:
+def _gated(obj: K8sObject, budget_gate: BudgetGate | None, epoch_plan: EpochPlan | None, *,
+           operator: bool = True) -> K8sObject | None:
     """The object with the gates' decision as Output leaves (epoch label and planned start, suspend,
-    deferral). Only those values are unknown during a preview; every other field stays known."""
+    deferral). Only those values are unknown during a preview; every other field stays known.
+
+    A queued Job's ``suspend`` is Kueue's (it unsuspends on admission whoever set it), so its hold is:
+    with the b00t operator (``operator``), the b00t-budget AdmissionCheck, which reads the annotations;
+    without it, the Job joins the held queue instead of its own (``b00t-held``, whose ClusterQueue has
+    ``stopPolicy: Hold``) until a later ``pulumi up`` moves it back."""
     if budget_gate is None and epoch_plan is None:
         return None
     name = obj["metadata"]["name"]
@@ -62,13 +69,26 @@ def _gated(obj: K8sObject, budget_gate: BudgetGate | None, epoch_plan: EpochPlan
     if keys.labels:
         template["metadata"]["labels"] = pod_labels
     spec["template"] = template
-    if obj["kind"] == "Job":
-        spec["suspend"] = decision.apply(lambda f: f.suspend)
+    queue = meta["labels"].get(QUEUE_LABEL)
+    if obj["kind"] == "Job" and queue and not operator:
+        meta["labels"][QUEUE_LABEL] = decision.apply(lambda f: HELD_QUEUE if f.suspend else queue)
+    elif obj["kind"] == "Job" and not queue:
+        held = bool(spec.get("suspend"))  # the planner's own hold (job dependencies)
+        spec["suspend"] = decision.apply(lambda f: f.suspend or held)
     elif obj["kind"] == "Deployment" and "replicas" in spec:
         planned = spec["replicas"]
         spec["replicas"] = decision.apply(lambda f: 0 if f.deferred else planned)
     out["metadata"], out["spec"] = meta, spec
     return out
+
+
+def _unawaited_when_deferred(service: K8sObject, budget_gate: BudgetGate) -> K8sObject:
+    """Pulumi waits for a Service to have endpoints; a Service whose Deployment the budget deferred (0
+    replicas) never gets any, so then it is not waited for."""
+    name = service["metadata"]["name"]
+    skip = budget_gate.deferred.apply(lambda d: "true" if name in (d or {}) else "false")
+    meta = {**service["metadata"], "annotations": {**service["metadata"].get("annotations", {}), SKIP_AWAIT: skip}}
+    return {**service, "metadata": meta}
 
 
 class BudgetConstraint(pulumi.ComponentResource):
@@ -172,6 +192,8 @@ class B00tStack(pulumi.ComponentResource):
             if o in storage:
                 continue
             gated = _gated(o, budget_gate, None) if o["kind"] == "Deployment" else None
+            if o["kind"] == "Service" and budget_gate is not None:
+                gated = _unawaited_when_deferred(o, budget_gate)
             self.resources[resource_name(o)] = create(gated or o, _child(self, ready), skip_await=skip_await,
                                                       secrets=secrets)
         deployments = sorted(o["metadata"]["name"] for o in plan.objects if o["kind"] == "Deployment")
@@ -197,11 +219,12 @@ class B00tJob(pulumi.ComponentResource):
     def __init__(self, name: str, plan: JobPlan, *, skip_await: bool = False,
                  secrets: SecretResolver | None = None, budget_crd: pulumi.Resource | None = None,
                  depends_on: Sequence[pulumi.Resource] = (), budget_gate: BudgetGate | None = None,
-                 epoch_plan: EpochPlan | None = None, manage_budget: bool = True,
+                 epoch_plan: EpochPlan | None = None, manage_budget: bool = True, operator: bool = False,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         """``epoch_plan`` (pass it only for a Job the plan includes): the Job carries its epoch and waits
-        suspended for a later one;
-        ``budget_gate``: the Job is suspended until the next window when the budget defers it."""
+        for a later one; ``budget_gate``: the Job waits for the next window when the budget defers it.
+        ``operator``: the environment runs the b00t operator, which holds a queued Job through Kueue's
+        b00t-budget AdmissionCheck; without it a held queued Job leaves its queue and waits suspended."""
         super().__init__(self.TYPE, name, {"job": plan.job.name}, opts)
         self.plan = plan
         base = list(depends_on)
@@ -209,8 +232,9 @@ class B00tJob(pulumi.ComponentResource):
                         for o in plan.objects if o["kind"] == "Secret"]
         gates: list[pulumi.Resource] = [g for g in (budget_gate, epoch_plan) if g is not None]
         after = base + self.secrets + gates
-        gated = _gated(plan.job_object, budget_gate, epoch_plan)
-        self.job = create(gated or plan.job_object, _child(self, after), skip_await=skip_await, secrets=secrets)
+        gated = _gated(plan.job_object, budget_gate, epoch_plan, operator=operator)
+        # Never wait for a Job in `pulumi up`: Kueue, its epoch and its budget decide when it runs.
+        self.job = create(gated or plan.job_object, _child(self, after), skip_await=True, secrets=secrets)
         self.budget: BudgetConstraint | None = None
         if plan.budget and manage_budget:
             self.budget = BudgetConstraint(f"{name}-budget", plan.budget, plan.budget_secrets, crd=budget_crd,
@@ -224,7 +248,8 @@ class B00tJob(pulumi.ComponentResource):
 
 
 class KueueQueues(pulumi.ComponentResource):
-    """Kueue v1beta2 ResourceFlavors, the ClusterQueue and LocalQueues (Kueue's CRDs must be installed)."""
+    """Kueue v1beta2 ResourceFlavors, the b00t-budget AdmissionCheck, the ClusterQueue and LocalQueues (Kueue's
+    CRDs must be installed; the b00t operator answers the AdmissionCheck)."""
 
     TYPE = "b00t:index:KueueQueues"
 
@@ -232,7 +257,7 @@ class KueueQueues(pulumi.ComponentResource):
                  skip_await: bool = False, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(self.TYPE, name, {}, opts)
         flavors = [create(o, _child(self, depends_on), skip_await=skip_await)
-                   for o in objects if o["kind"] == "ResourceFlavor"]
+                   for o in objects if o["kind"] in ("ResourceFlavor", "AdmissionCheck")]
         queues = [create(o, _child(self, [*depends_on, *flavors]), skip_await=skip_await)
                   for o in objects if o["kind"] == "ClusterQueue"]
         self.local_queues = [create(o, _child(self, [*depends_on, *queues]), skip_await=skip_await)
@@ -241,6 +266,7 @@ class KueueQueues(pulumi.ComponentResource):
         self.register_outputs({
             "clusterQueue": self.cluster_queue,
             "flavors": [o["metadata"]["name"] for o in objects if o["kind"] == "ResourceFlavor"],
+            "admissionChecks": [o["metadata"]["name"] for o in objects if o["kind"] == "AdmissionCheck"],
             "localQueues": [f"{o['metadata']['namespace']}/{o['metadata']['name']}"
                             for o in objects if o["kind"] == "LocalQueue"],
         })

@@ -34,7 +34,8 @@ def docs(text: str) -> list[dict[str, Any]]:
     return [d for d in yaml.safe_load_all(text) if d]
 
 
-@pytest.mark.parametrize("argv", [["stack", "to-k8s", STACK, "--env", "dev"], ["stack", "to-k8s", "--all"],
+@pytest.mark.parametrize("argv", [["stack", "to-k8s", STACK, "--env", "dev"],
+                                  ["stack", "to-k8s", "--all", "--env", "dev"],
                                   ["job", "to-k8s", "llm-batch-job"]])
 def test_piped_default_output_has_no_placeholder_or_secret(repo: Path, argv: list[str]) -> None:
     out = cli(repo, *argv, env=SECRET_ENV)

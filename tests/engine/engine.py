@@ -49,18 +49,29 @@ class Cluster:
 
 
 @contextmanager
-def cluster(directory: Path, tool_env: dict[str, str]) -> Iterator[Cluster]:
-    """etcd + kube-apiserver + Kueue CRDs of its own (toolchain/cluster.py), stopped afterwards."""
+def cluster(directory: Path, tool_env: dict[str, str], settings: Path | None = None) -> Iterator[Cluster]:
+    """A local cluster of its own (toolchain/cluster.py: API server, controllers, scheduler, kwok nodes
+    from ``settings`` (a Pulumi.<env>.yaml; default the repository's dev), Kueue), stopped afterwards."""
     env = {**os.environ, **tool_env, "B00T_CLUSTER_DIR": str(directory)}
     script = str(REPO / "toolchain" / "cluster.py")
-    up = subprocess.run([sys.executable, script, "up"], env=env, capture_output=True, text=True, check=False)
+    config = str(settings or REPO / "Pulumi.dev.yaml")
+    up = subprocess.run([sys.executable, script, "up", "--config", config], env=env, capture_output=True, text=True,
+                        check=False)
     if up.returncode != 0:
         subprocess.run([sys.executable, script, "down"], env=env, capture_output=True, check=False)
-        pytest.fail(f"the local API server did not start:\n{up.stdout}\n{up.stderr}")
+        pytest.fail(f"the local cluster did not start:\n{up.stdout}\n{up.stderr}")
     try:
         yield Cluster(directory, directory / "kubeconfig", env)
     finally:
         subprocess.run([sys.executable, script, "down"], env=env, capture_output=True, check=False)
+
+
+def sync_nodes(c: Cluster, settings: Path) -> None:
+    """Make the cluster's fake nodes those of ``settings`` (cluster.py up on a running cluster)."""
+    out = subprocess.run([sys.executable, str(REPO / "toolchain" / "cluster.py"), "up", "--config", str(settings)],
+                         env=c.env, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        pytest.fail(f"syncing the fake nodes failed:\n{out.stdout}\n{out.stderr}")
 
 
 @dataclass
@@ -140,3 +151,49 @@ def make_yaml_project(directory: Path, cluster: Cluster, extra_env: dict[str, st
     project.pulumi("stack", "init", "dev")
     project.pulumi("config", "set", "--stack", "dev", "kubernetes:kubeconfig", str(cluster.kubeconfig))
     return project
+
+
+def kube_apply(c: Cluster, objects: list[dict[str, Any]], field_manager: str = "b00t-engine-test") -> None:
+    """Server-side apply of planned objects in apply order (Secret values materialized)."""
+    from kubernetes import dynamic
+
+    from b00t_pulumi.plan.objects import sort_for_apply
+    from b00t_pulumi.plan.render import materialize
+
+    dc = dynamic.DynamicClient(c.api())
+    objs = sort_for_apply([materialize(o, show_secrets=True) for o in objects])
+    namespaces = {o["metadata"]["namespace"] for o in objs if o["metadata"].get("namespace")}
+    ns_res = dc.resources.get(api_version="v1", kind="Namespace")
+    for ns in sorted(namespaces):
+        dc.server_side_apply(ns_res, body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
+                             name=ns, field_manager=field_manager, force_conflicts=True)
+    for obj in objs:
+        res = dc.resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
+        dc.server_side_apply(res, body=obj, name=obj["metadata"]["name"],
+                             namespace=obj["metadata"].get("namespace"), field_manager=field_manager,
+                             force_conflicts=True)
+
+
+def observer(c: Cluster) -> Any:
+    """The local cluster's own client (toolchain/localcluster/api.py) for observe.placements and raw calls."""
+    tool = str(REPO / "toolchain")
+    if tool not in sys.path:
+        sys.path.insert(0, tool)
+    from localcluster.api import Api
+
+    state = json.loads((c.dir / "state.json").read_text())
+    return Api(state["server"], state["token"])
+
+
+def wait_until(what: str, check: Any, timeout: float = 120, every: float = 0.5) -> Any:
+    """Poll ``check()`` until it returns something truthy; fail the test with ``what`` after ``timeout`` s."""
+    import time
+
+    t0 = time.monotonic()
+    while True:
+        got = check()
+        if got:
+            return got
+        if time.monotonic() - t0 > timeout:
+            pytest.fail(f"{what}: not after {timeout:.0f}s")
+        time.sleep(every)
