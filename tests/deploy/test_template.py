@@ -30,5 +30,6 @@ def test_template_prompts_and_project_name() -> None:
     # the b00t prompts are settings the program validates
     fields = {f.alias for f in EnvironmentSettings.model_fields.values()}
     assert {k.partition(":")[2] for k in prompts if k.startswith("b00t:")} <= fields
-    EnvironmentSettings.model_validate({k.partition(":")[2]: v["default"] for k, v in prompts.items()
-                                        if k.startswith("b00t:")})
+    project_config = {k.partition(":")[2]: v["value"] for k, v in doc["config"].items() if k.startswith("b00t:")}
+    EnvironmentSettings.model_validate({**project_config, **{k.partition(":")[2]: v["default"]
+                                                            for k, v in prompts.items() if k.startswith("b00t:")}})

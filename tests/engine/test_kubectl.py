@@ -107,7 +107,7 @@ def test_objects_applied_by_kubectl_are_taken_over_by_pulumi_up(module_cluster: 
         dep = client.AppsV1Api(module_cluster.api()).read_namespaced_deployment("vllm-server", "ai-ml-dev")
         managers = {f.manager for f in dep.metadata.managed_fields}
         assert "b00t-pulumi" in managers and any(m.startswith("pulumi-kubernetes") for m in managers), managers
-        assert dep.metadata.annotations["pulumi.com/skipAwait"] == "true"
+        assert dep.metadata.labels["b00t.io/stack"] == "llm-inference-pipeline"
         project.up("--expect-no-changes", policy=False)
         project.pulumi("destroy", "--yes", "--stack", "dev")
     finally:
