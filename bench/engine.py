@@ -53,9 +53,11 @@ import pulumi_kubernetes as k8s
 import yaml
 
 objs = [o for o in yaml.safe_load_all(open("objects.yaml")) if o]
-for o in objs:  # what b00t:skipAwait adds (no kubelet on the local API server)
-    ann = o["metadata"].setdefault("annotations", {})
-    ann.update({"pulumi.com/skipAwait": "true", "pulumi.com/deletionPropagationPolicy": "background"})
+skip = pulumi.Config("b00t").get_bool("skipAwait") or False
+for o in objs:  # what the components do: b00t:skipAwait for everything, and never wait for a Job
+    if skip or o["kind"] == "Job":
+        ann = o["metadata"].setdefault("annotations", {})
+        ann.update({"pulumi.com/skipAwait": "true", "pulumi.com/deletionPropagationPolicy": "background"})
 cfg = pulumi.Config("kubernetes")
 provider = k8s.Provider("k0s", kubeconfig=cfg.get("kubeconfig"), context=cfg.get("context"),
                         suppress_deprecation_warnings=True)
@@ -83,7 +85,9 @@ def toolchain_env() -> dict[str, str]:
 def cluster(directory: Path, env: dict[str, str]) -> Iterator[Path]:
     env = {**env, "B00T_CLUSTER_DIR": str(directory)}
     script = [sys.executable, str(REPO / "toolchain" / "cluster.py")]
-    up = subprocess.run([*script, "up"], env=env, capture_output=True, text=True, check=False)
+    # the cluster's fake GPU nodes are those of the dev config the programs deploy with
+    up = subprocess.run([*script, "up", "--config", str(REPO / "Pulumi.dev.yaml")], env=env, capture_output=True,
+                        text=True, check=False)
     if up.returncode != 0:
         subprocess.run([*script, "down"], env=env, capture_output=True, check=False)
         sys.exit(f"bench.engine: the local API server did not start:\n{up.stderr}")
