@@ -20,6 +20,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, 
 
 from b00t_pulumi.epoch.deploy import clock_now as _now
 from b00t_pulumi.errors import B00tError
+from b00t_pulumi.gates.decisions import reservation_id
 from b00t_pulumi.gates.epoch_plan import _unknown
 
 _INPUT_KEYS = ("constraint_id", "subject", "constraint", "items", "ledger", "window")
@@ -45,11 +46,6 @@ def _items(props: dict[str, Any], window_key: str) -> list[Any]:
     return [CostItem(id=reservation_id(props["constraint_id"], i["id"], window_key),
                      cost=Money.of(i["cost"], currency), kind=i["kind"], name=i["name"])
             for i in props.get("items", [])]
-
-
-def reservation_id(constraint_id: str, item_id: str, window_key: str) -> str:
-    """Stable per constraint, item and window: re-running an update in the window never counts twice."""
-    return f"{constraint_id}:{item_id}:{window_key}"
 
 
 def window_key(props: dict[str, Any]) -> str:
