@@ -1,0 +1,279 @@
+"""The reconcile loop on an in-memory API server and a real SQLite ledger, with a clock the test moves."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from b00t_pulumi.budget.ledger import open_ledger
+from b00t_pulumi.budget.ledger.base import Ledger
+from b00t_pulumi.budget.money import Money
+from b00t_pulumi.operator import contract as c
+from b00t_pulumi.operator.alerts import AlertSender
+from b00t_pulumi.operator.book import BudgetBook
+from b00t_pulumi.operator.face import Runtime, initial_sync
+from b00t_pulumi.operator.reconciler import HOLD_REASON, Key, Options, Reconciler, Store
+from b00t_pulumi.settings.model import Prices
+from tests.operator import objects as o
+from tests.operator.fake_cluster import FakeCluster
+
+T0 = o.T0
+DAY0 = datetime(2027, 1, 15, tzinfo=UTC).timestamp()  # the daily window T0 is in
+PRICES = Prices(currency="USD", gpu_hour={"nvidia-a100": Decimal("0.50")})
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Env:
+    def __init__(self, ledger_url: str, now: float = T0 + 1) -> None:
+        self.url = ledger_url
+        self.clock = Clock(now)
+        self.ledger: Ledger = open_ledger(ledger_url)
+        self.start()
+
+    def start(self) -> None:
+        """A fresh operator process: new store, new reconciler, the same cluster and ledger."""
+        old = getattr(self, "cluster", None)
+        self.store = Store()
+        self.cluster = FakeCluster(self.store)
+        if old is not None:
+            self.cluster.objects, self.cluster.pods, self.cluster.secrets = old.objects, old.pods, old.secrets
+        self.book = BudgetBook(self.ledger, PRICES)
+        self.alerts = AlertSender(open_ledger(self.url), self.cluster.read_secret, alerter=RecordingAlerter())
+        self.rec = Reconciler(self.store, self.cluster, self.book, alerts=self.alerts,
+                              options=Options(status_refresh_s=900),
+                              clock=self.clock)
+        self.cluster.enqueue = self.rec.enqueue
+        objs = list(self.cluster.objects.items())
+        initial_sync(Runtime(self.store, self.rec,
+                             lambda kind: [v for (k, _, _), v in objs if k == kind]))
+
+    def add(self, kind: Any, obj: dict[str, Any]) -> dict[str, Any]:
+        self.cluster.add(kind, obj)
+        m = obj["metadata"]
+        self.rec.enqueue([Key(kind, m.get("namespace", ""), m["name"])])
+        return obj
+
+    def run(self, until: float | None = None) -> None:
+        """Reconcile everything due, moving the clock to ``until`` through each wake-up on the way."""
+        target = self.clock.now if until is None else until
+        for _ in range(10_000):
+            self.rec.run_due()
+            nxt = self.rec.next_due()
+            if nxt is None or nxt > target:
+                break
+            self.clock.now = max(self.clock.now, nxt)
+        self.clock.now = max(self.clock.now, target)
+        self.rec.run_due()
+
+    def spend(self, window_start: float = DAY0) -> Money:
+        return self.ledger.spend("b", datetime.fromtimestamp(window_start, UTC), "USD")
+
+
+class RecordingAlerter:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    def send(self, webhook: str, payload: Any) -> bool:
+        self.sent.append((webhook, dict(payload)))
+        return True
+
+
+@pytest.fixture()
+def env(tmp_path: Path) -> Iterator[Env]:
+    e = Env(f"sqlite:///{tmp_path / 'ledger.db'}")
+    yield e
+    e.ledger.close()
+
+
+def test_admission_check_is_made_active(env: Env) -> None:
+    env.add("check", o.admission_check())
+    env.add("check", {**o.admission_check(controller="other.io/x"), "metadata": {
+        "name": "other", "generation": 1, "resourceVersion": "1"}})
+    env.run()
+    cond = env.cluster.get("check", "", c.ADMISSION_CHECK_NAME)["status"]["conditions"][0]
+    assert cond["type"] == "Active" and cond["status"] == "True" and cond["observedGeneration"] == 1
+    assert env.cluster.get("check", "", "other")["status"] == {}
+    writes = len(env.cluster.writes)
+    env.run()
+    assert len(env.cluster.writes) == writes  # nothing more to write once Active
+
+
+def test_budget_with_room_for_n_admits_n_and_the_rest_after_the_reset(env: Env) -> None:
+    env.add("budget", o.budget(limit="5.00", schedule="* * * * *"))
+    jobs = [env.add("job", o.job(f"j{i}", queue="q", cost="1.25")) for i in range(8)]
+    wls = [env.add("workload", o.workload(j)) for j in jobs]
+    env.run()
+    states = [env.cluster.check_of("ai", w["metadata"]["name"]) for w in wls]
+    assert [s["state"] for s in states].count(c.READY) == 4
+    waiting = [s for s in states if s["state"] != c.READY]
+    assert all(s["state"] == c.RETRY for s in waiting)
+    assert all("waits for the window reset at 2027-01-15T08:01:00Z" in s["message"] for s in waiting), waiting
+    assert all(s["requeueAfterSeconds"] == 59 for s in waiting)  # written at 08:00:01 -> requeued at 08:01:00
+    assert env.spend(T0) == Money.of("5.00")
+    # Kueue evicted the Retry ones (check reset to Pending) and gives them quota again at the requeue time
+    env.clock.now = T0 + 60
+    for w in wls:
+        if env.cluster.check_of("ai", w["metadata"]["name"])["state"] == c.RETRY:
+            env.cluster._changed("workload", "ai", w["metadata"]["name"], _reset_to_pending)
+    env.run(until=T0 + 61)
+    assert [env.cluster.check_of("ai", w["metadata"]["name"])["state"] for w in wls].count(c.READY) == 8
+    assert env.spend(T0 + 60) == Money.of("5.00")
+    assert {r.id for r in env.ledger.records("b")} == {w["metadata"]["uid"] for w in wls}  # id = Workload UID
+
+
+def _reset_to_pending(obj: dict[str, Any]) -> None:
+    for e in obj["status"]["admissionChecks"]:
+        e.update(state=c.PENDING, message="Reset to Pending after eviction. Previously: Retry")
+
+
+def test_fail_budget_rejects_what_is_over_it(env: Env) -> None:
+    env.add("budget", o.budget(limit="2.00", policy="fail"))
+    wls = [env.add("workload", o.workload(env.add("job", o.job(f"j{i}", queue="q", cost="1.00"))))
+           for i in range(3)]
+    env.run()
+    states = [env.cluster.check_of("ai", w["metadata"]["name"]) for w in wls]
+    assert [s["state"] for s in states] == [c.READY, c.READY, c.REJECTED]
+    assert "onBudgetExceeded=fail" in states[2]["message"]
+
+
+def test_later_epoch_waits_then_is_released_at_its_start(env: Env) -> None:
+    env.add("budget", o.budget())
+    start = T0 + 120
+    job = env.add("job", o.job("later", queue="q", suspended_until=start))
+    wl = env.add("workload", o.workload(job))
+    env.run()
+    st = env.cluster.check_of("ai", wl["metadata"]["name"])
+    assert st["state"] == c.RETRY and st["requeueAfterSeconds"] == 119  # at 08:00:01 for 08:02:00
+    assert "planned start 2027-01-15T08:02:00Z" in st["message"]
+    assert env.spend() == Money.of("0")  # nothing counted while it waits
+    env.cluster._changed("workload", "ai", wl["metadata"]["name"], _reset_to_pending)
+    env.clock.now = start - 2  # Kueue gave it quota a little early: it stays Pending and wakes at the start
+    env.rec.enqueue([Key("workload", "ai", wl["metadata"]["name"])])
+    env.run(until=start - 1)
+    assert env.cluster.check_of("ai", wl["metadata"]["name"])["state"] == c.PENDING
+    env.run(until=start)
+    assert env.cluster.check_of("ai", wl["metadata"]["name"])["state"] == c.READY
+    assert env.spend() == Money.of("2.50")
+
+
+def test_job_outside_kueue_is_unsuspended_when_its_holds_end(env: Env) -> None:
+    env.add("budget", o.budget())
+    env.add("job", o.job("first"))
+    env.add("job", o.job("second", suspend=True, suspended_until=T0 + 30, after="first"))
+    env.run(until=T0 + 40)
+    second = env.cluster.get("job", "ai", "second")
+    assert second["spec"]["suspend"] is True
+    assert "waits for Job ai/first to succeed" in second["metadata"]["annotations"][HOLD_REASON]
+    env.add("job", o.finished(env.cluster.get("job", "ai", "first"), T0, T0 + 41))
+    env.clock.now = T0 + 42
+    env.run()
+    second = env.cluster.get("job", "ai", "second")
+    assert second["spec"]["suspend"] is False and HOLD_REASON not in second["metadata"]["annotations"]
+    assert env.ledger.get(second["metadata"]["uid"]) is not None  # its estimate, under its UID
+
+
+def test_gate_reservation_at_deploy_is_not_counted_twice(env: Env) -> None:
+    env.add("budget", o.budget())
+    wkey = "2027-01-15T00:00:00Z"
+    env.ledger.reserve("b", datetime(2027, 1, 15, tzinfo=UTC), c.gate_job_id("b", "j", wkey), Money.of("2.50"),
+                       Money.of("10"))
+    job = env.add("job", o.job("j", queue="q"))
+    wl = env.add("workload", o.workload(job))
+    env.run()
+    assert env.cluster.check_of("ai", wl["metadata"]["name"])["state"] == c.READY
+    assert env.spend() == Money.of("2.50") and len(env.ledger.records("b")) == 1
+
+
+def test_settlement_records_actual_once_and_releases_the_estimate(env: Env) -> None:
+    env.add("budget", o.budget())  # metered: no costPerJob
+    jd = env.add("job", o.job("gpu", queue="q", gpus=1, gpu_type="nvidia-a100", cost="9.00"))
+    wl = env.add("workload", o.workload(jd))
+    env.run()
+    assert env.spend() == Money.of("9.00")
+    env.cluster.pods[jd["metadata"]["uid"]] = [o.pod(jd, "gpu-1", T0 + 2, T0 + 3602)]  # one GPU-hour
+    env.add("job", o.finished(jd, T0 + 2, T0 + 3602))
+    env.clock.now = T0 + 3603
+    env.run()
+    assert env.spend() == Money.of("0.50")
+    actual = env.ledger.get(c.actual_id(jd["metadata"]["uid"]))
+    assert actual is not None and actual.state == "spent" and actual.amount == Money.of("0.50")
+    estimate = env.ledger.get(wl["metadata"]["uid"])
+    assert estimate is not None and estimate.state == "released"
+    status = env.cluster.get("budget", "ai", "b")["status"]
+    assert status["currentSpend"] == "0.50" and status["jobsRun"] == 1
+    env.start()  # a restarted operator settles nothing twice
+    env.run()
+    assert env.spend() == Money.of("0.50") and len(env.ledger.records("b")) == 2
+
+
+def test_crash_between_the_settlement_writes_is_repaired(env: Env) -> None:
+    env.add("budget", o.budget(cost_per_job="1.00"))
+    jd = env.add("job", o.job("j", queue="q", cost="1.00"))
+    wl = env.add("workload", o.workload(jd))
+    env.run()
+    # the old process counted the actual and died before marking it spent and releasing the estimate
+    env.ledger.reserve("b", datetime.fromtimestamp(DAY0, UTC), c.actual_id(jd["metadata"]["uid"]), Money.of("1.00"),
+                       None)
+    assert env.spend() == Money.of("2.00")
+    env.cluster.objects[("job", "ai", "j")] = o.finished(jd, T0 + 1, T0 + 5)
+    env.start()
+    env.run()
+    assert env.spend() == Money.of("1.00")
+    assert env.ledger.get(c.actual_id(jd["metadata"]["uid"])).state == "spent"  # type: ignore[union-attr]
+    assert env.ledger.get(wl["metadata"]["uid"]).state == "released"  # type: ignore[union-attr]
+
+
+def test_deferred_deployment_gets_its_replicas_back_and_accrues_each_window(env: Env) -> None:
+    env.add("budget", o.budget(limit="10.00"))
+    env.add("deployment", o.deployment("api", replicas=0, deferred_until=T0 + 3600 * 16, planned=2))
+    env.run()
+    assert env.cluster.get("deployment", "ai", "api")["spec"]["replicas"] == 0
+    env.run(until=T0 + 3600 * 16 + 1)  # 2027-01-16T00:00:01Z: the next day's window
+    assert env.cluster.get("deployment", "ai", "api")["spec"]["replicas"] == 2
+    day2 = datetime(2027, 1, 16, tzinfo=UTC).timestamp()
+    assert env.spend(day2) == Money.of("4.00")
+    env.run(until=day2 + 86400 + 1)  # still running the day after: counted again, once
+    assert env.spend(day2 + 86400) == Money.of("4.00")
+    env.start()
+    env.run()
+    assert env.spend(day2 + 86400) == Money.of("4.00")
+
+
+def test_alert_is_sent_once_off_the_reconcile_path(env: Env) -> None:
+    env.add("budget", o.budget(limit="4.00", threshold=0.5, webhook=True))
+    env.cluster.secrets[("ai", "b-webhook", "url")] = "http://127.0.0.1:9/hook"
+    for i in range(3):
+        env.add("workload", o.workload(env.add("job", o.job(f"j{i}", queue="q", cost="1.00"))))
+    env.run()
+    env.alerts.drain()
+    env.run(until=env.clock.now + 20)
+    env.alerts.drain()
+    alerter = env.alerts.alerter
+    assert isinstance(alerter, RecordingAlerter)
+    assert [p["constraint_id"] for _, p in alerter.sent] == ["b"]
+    assert alerter.sent[0][0] == "http://127.0.0.1:9/hook"
+
+
+def test_orphaned_reservation_is_kept_as_spent(env: Env) -> None:
+    env.add("budget", o.budget())
+    jd = env.add("job", o.job("j", queue="q"))
+    wl = env.add("workload", o.workload(jd))
+    env.run()
+    del env.cluster.objects[("job", "ai", "j")]
+    del env.cluster.objects[("workload", "ai", wl["metadata"]["name"])]
+    env.start()
+    env.run()
+    r = env.ledger.get(wl["metadata"]["uid"])
+    assert r is not None and r.state == "spent" and env.spend() == Money.of("2.50")
