@@ -229,3 +229,22 @@ class GpuTimeSlicing(pulumi.ComponentResource):
         cm = next((o for o in objects if o["kind"] == "ConfigMap"), None)
         self.register_outputs({"configMap": f"{cm['metadata']['namespace']}/{cm['metadata']['name']}" if cm else None,
                                "keys": sorted(cm["data"]) if cm else []})
+
+
+class B00tOperator(pulumi.ComponentResource):
+    """The b00t operator (``b00t_pulumi.operator.deploy``): namespace, ServiceAccount, RBAC, Deployment."""
+
+    TYPE = "b00t:index:B00tOperator"
+
+    def __init__(self, name: str, objects: Sequence[K8sObject], *, depends_on: Sequence[pulumi.Resource] = (),
+                 skip_await: bool = False, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(self.TYPE, name, {}, opts)
+        ns = [create(o, _child(self, depends_on), skip_await=skip_await) for o in objects if o["kind"] == "Namespace"]
+        rest = [create(o, _child(self, [*depends_on, *ns]), skip_await=skip_await)
+                for o in objects if o["kind"] not in ("Namespace", "Deployment")]
+        for o in objects:
+            if o["kind"] == "Deployment":
+                create(o, _child(self, [*depends_on, *ns, *rest]), skip_await=skip_await)
+        dep = next(o for o in objects if o["kind"] == "Deployment")
+        self.register_outputs({"namespace": dep["metadata"]["namespace"],
+                               "image": dep["spec"]["template"]["spec"]["containers"][0]["image"]})

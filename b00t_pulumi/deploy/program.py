@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import pulumi
 
 from b00t_pulumi.datum.catalog import Catalog
-from b00t_pulumi.deploy.components import B00tJob, B00tStack, BudgetConstraint, GpuTimeSlicing, KueueQueues
+from b00t_pulumi.deploy.components import (
+    B00tJob,
+    B00tOperator,
+    B00tStack,
+    BudgetConstraint,
+    GpuTimeSlicing,
+    KueueQueues,
+)
 from b00t_pulumi.deploy.config import kubernetes_provider, read_settings
 from b00t_pulumi.deploy.resources import SecretResolver, create
 from b00t_pulumi.epoch.deploy import epoch_inputs
@@ -16,6 +24,8 @@ from b00t_pulumi.errors import B00tError
 from b00t_pulumi.gates.budget_gate import BudgetGate
 from b00t_pulumi.gates.epoch_plan import EpochPlan
 from b00t_pulumi.gates.inputs import absolute_ledger_url, budget_inputs
+from b00t_pulumi.plan.model import ClusterPlan
+from b00t_pulumi.settings import EnvironmentSettings
 
 
 def main() -> None:
@@ -24,6 +34,17 @@ def main() -> None:
     except B00tError as exc:
         # A clear message, not a traceback: file, key path, what is wrong.
         raise pulumi.RunError(f"b00t-pulumi: invalid input\n{exc}") from None
+
+
+def _operator(settings: EnvironmentSettings, plan: ClusterPlan, opts: pulumi.ResourceOptions, skip: bool,
+              namespaces: Sequence[pulumi.Resource]) -> None:
+    """The b00t operator as a Deployment when ``b00t:operator.image`` is set (docs/operator.md)."""
+    from b00t_pulumi.operator.deploy import operator_objects
+
+    budgets = [(p.namespace, p.budget) for p in plan.stacks] + [(p.namespace, p.budget) for p in plan.jobs]
+    objs = operator_objects(settings, [ns for ns, cr in budgets if cr and "webhookSecretRef" in cr["spec"]])
+    if objs:
+        B00tOperator("b00t-operator", objs, depends_on=namespaces, skip_await=skip, opts=opts)
 
 
 def _program() -> None:
@@ -50,6 +71,7 @@ def _program() -> None:
     kueue = KueueQueues("kueue", plan.kueue, depends_on=ns_list, skip_await=skip, opts=opts) if plan.kueue else None
     if plan.time_slicing:
         GpuTimeSlicing("gpu-time-slicing", plan.time_slicing, skip_await=skip, opts=opts)
+    _operator(settings, plan, opts, skip, ns_list)
 
     # Budgets first: each BudgetConstraint CR, then its gate; workloads wait for their gate.
     from b00t_pulumi.budget import default_ledger_url

@@ -98,6 +98,8 @@ def run(rt: Runtime, *, namespaces: list[str], liveness: str | None, verbose: bo
         if rt.worker is not None:
             rt.worker.join(10)
 
-    kopf.configure(verbose=verbose, log_format=kopf.LogFormat.PLAIN)
+    kopf.configure(verbose=verbose, log_format=kopf.LogFormat.FULL)
+    if not verbose:  # kopf logs every handled event at INFO: keep the operator's own lines
+        logging.getLogger("kopf").setLevel(logging.WARNING)
     kopf.run(registry=registry, standalone=True, clusterwide=not namespaces, namespaces=namespaces,
              liveness_endpoint=liveness)

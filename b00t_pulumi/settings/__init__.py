@@ -9,6 +9,7 @@ from b00t_pulumi.settings.model import (
     GpuInventory,
     GpuNode,
     KueueSettings,
+    OperatorSettings,
     Prices,
     TimeSlicingSettings,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "GpuInventory",
     "GpuNode",
     "KueueSettings",
+    "OperatorSettings",
     "Prices",
     "TimeSlicingSettings",
     "load_environment",

@@ -101,6 +101,23 @@ class TimeSlicingSettings(_Model):
     create_namespace: bool = Field(default=False, description="create the namespace (no GPU Operator installed yet)")
 
 
+class OperatorSettings(_Model):
+    """``b00t:operator``: run the b00t operator in the cluster (off without an image; ``make up`` runs
+    it as a local process instead)."""
+
+    image: str | None = Field(default=None, description="image with b00t-pulumi[operator]; none: not deployed")
+    namespace: str = "b00t-system"
+    create_namespace: bool = True
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
+    pending_max_s: float = Field(default=5.0, ge=0, description="holds shorter than this keep Kueue quota")
+    poll_s: int = Field(default=10, ge=1, description="Kueue Retry delay while a Job waits for another Job")
+
+    @field_validator("namespace")
+    @classmethod
+    def _ns(cls, v: str) -> str:
+        return check_dns1123(v)
+
+
 class EnvironmentSettings(_Model):
     """Everything that differs per environment (``Pulumi.<env>.yaml``)."""
 
@@ -113,6 +130,7 @@ class EnvironmentSettings(_Model):
     gpu_inventory: GpuInventory = Field(default_factory=GpuInventory)
     kueue: KueueSettings = Field(default_factory=KueueSettings)
     time_slicing: TimeSlicingSettings = Field(default_factory=TimeSlicingSettings)
+    operator: OperatorSettings = Field(default_factory=OperatorSettings)
     skip_await: bool = Field(default=False, description="true only for an API server with no kubelet")
     volume_size: Quantity = Field(default="10Gi", description="size of a PVC made from a docker volume")
     model_volume_size: Quantity = Field(default="200Gi", description="size of an ai_model PVC")
@@ -122,3 +140,11 @@ class EnvironmentSettings(_Model):
     @classmethod
     def _ns(cls, v: str | None) -> str | None:
         return None if v is None else check_dns1123(v)
+
+    @model_validator(mode="after")
+    def _operator_ledger(self) -> EnvironmentSettings:
+        if self.operator.image and not (self.ledger or "").startswith(("k8s://", "dynamodb://")):
+            raise ValueError("b00t:operator.image is set: the operator in the cluster and the Pulumi gates must "
+                             "share one ledger: set b00t:ledger to k8s://NAMESPACE or dynamodb://TABLE (a sqlite "
+                             "file is seen by one machine only)")
+        return self
