@@ -17,7 +17,7 @@ same again after a restart:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -167,9 +167,11 @@ class BudgetBook:
             seen.setdefault(w.key, w)
         return list(seen.values())
 
-    def settle(self, budget: Budget, job: JobView, pods: list[PodView], reservation_ids: Iterable[str],
+    def settle(self, budget: Budget, job: JobView, pods: Callable[[], list[PodView]], reservation_ids: Iterable[str],
                now: float) -> Actual | None:
-        """Record a finished Job's actual cost once; release what was reserved for it. None: already done."""
+        """Record a finished Job's actual cost once; release what was reserved for it. None: already done.
+
+        ``pods`` is called (an API read) only when the Job has not been settled yet."""
         aid = c.actual_id(job.uid)
         estimates: dict[str, Reservation] = {}
         for rid in reservation_ids:
@@ -181,7 +183,8 @@ class BudgetBook:
         done = self.ledger.get(aid)
         actual: Actual | None = None
         if done is None:
-            actual = actual_cost(job, pods, flat=budget.flat, hourly=self.hourly(budget.currency),
+            runs = pods() if budget.flat is None else []  # a flat price needs no pod times
+            actual = actual_cost(job, runs, flat=budget.flat, hourly=self.hourly(budget.currency),
                                  currency=budget.currency)
             counted = sorted((r for r in estimates.values() if r.counted), key=lambda r: r.created_at)
             when = counted[0].window_start if counted else budget.window(job.start_time or job.end_time or now).start

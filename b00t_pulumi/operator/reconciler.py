@@ -373,7 +373,9 @@ class Reconciler:
             return
         wl = self.store.workload_of(job)
         ids = [i for i in (wl.uid if wl else None, job.uid) if i]
-        pods = [PodView.from_dict(p, job.resources.gpu_type) for p in self.kube.job_pods(job.namespace, job.uid)]
+        def pods() -> list[PodView]:
+            return [PodView.from_dict(p, job.resources.gpu_type) for p in self.kube.job_pods(job.namespace, job.uid)]
+
         started = time.perf_counter()
         actual = self.book.settle(budget, job, pods, ids, now)
         if actual is not None:
