@@ -138,7 +138,7 @@ def main() -> None:
         work = Path(tmp)
         with cluster(work / "cluster", env, SETTINGS) as cl:
             api = Api(cl.api())
-            res = {"throughput": [throughput(api, cl.kubeconfig, work / "sqlite", args.jobs,
+            res: dict[str, Any] = {"throughput": [throughput(api, cl.kubeconfig, work / "sqlite", args.jobs,
                                              f"sqlite:///{work / 'settle.db'}"),
                                   throughput(api, cl.kubeconfig, work / "k8s", args.k8s_jobs, f"k8s://{NS}")],
                    "release_delay": release_delay(api, cl.kubeconfig, work / "epoch", args.epoch_jobs)}
