@@ -277,3 +277,40 @@ def test_orphaned_reservation_is_kept_as_spent(env: Env) -> None:
     env.run()
     r = env.ledger.get(wl["metadata"]["uid"])
     assert r is not None and r.state == "spent" and env.spend() == Money.of("2.50")
+
+
+class FlakyAlerter:
+    """Fails the first ``fail`` sends (a dead webhook), then delivers."""
+
+    def __init__(self, fail: int) -> None:
+        self.fail = fail
+        self.calls = 0
+
+    def send(self, webhook: str, payload: Any) -> bool:
+        self.calls += 1
+        return self.calls > self.fail
+
+
+def test_failed_alert_clears_its_marker_and_is_retried_off_the_loop(tmp_path: Path) -> None:
+    import time
+
+    from b00t_pulumi.operator.book import Budget
+    from b00t_pulumi.operator.observed import BudgetView
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    ledger = open_ledger(url)
+    budget = Budget.of(BudgetView.from_dict(o.budget(limit="4.00", threshold=0.5, webhook=True)))
+    window = budget.window(T0)
+    flaky = FlakyAlerter(fail=2)
+    sender = AlertSender(ledger, lambda ns, name, key: "http://127.0.0.1:9/hook", alerter=flaky, backoff_s=0.05)
+    sender.start()
+    started = time.monotonic()
+    assert sender.submit(budget, window, Decimal("0.5"), Money.of("3.00"))
+    assert time.monotonic() - started < 0.05  # submit never waits for the webhook
+    assert not sender.submit(budget, window, Decimal("0.5"), Money.of("3.00"))  # in flight: not queued twice
+    deadline = time.monotonic() + 5
+    while not sender.sent and time.monotonic() < deadline:
+        time.sleep(0.02)
+    sender.stop()
+    assert flaky.calls == 3 and len(sender.sent) == 1
+    assert not ledger.claim_alert("b", window.start, Decimal("0.5"))  # the marker of the sent alert stays
