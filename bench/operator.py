@@ -26,7 +26,7 @@ from typing import Any
 
 from tests.engine.engine import cluster, toolchain_env
 from tests.engine.operator_env import Api, OperatorProcess, iso, percentile, wait_for
-from tests.engine.scenario import base_objects, job_datum, job_objects, planned, pool_stack
+from tests.engine.scenario import base_objects, job_datum, job_objects, planned, pool_stack, settings_file
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench" / "out"
@@ -37,7 +37,7 @@ SETTINGS: dict[str, Any] = {
     "gpuInventory": {"nodes": [{"name": f"gpu-{i}", "gpuType": "nvidia-a100", "gpus": 1, "slots": 8}
                                for i in range(4)]},
     "kueue": {"clusterQueue": "b00t-bench", "cpu": "256", "memory": "1Ti", "gpus": {"nvidia-a100": 32}},
-    "simulation": {"timeScale": 0.05},
+    "simulation": {"timeScale": 20},  # a "20s" job runs 1 s
 }
 
 
@@ -136,7 +136,7 @@ def main() -> None:
     env = toolchain_env()
     with tempfile.TemporaryDirectory(prefix="b00t-bench-op-") as tmp:
         work = Path(tmp)
-        with cluster(work / "cluster", env, SETTINGS) as cl:
+        with cluster(work / "cluster", env, settings_file(work, SETTINGS)) as cl:
             api = Api(cl.api())
             res: dict[str, Any] = {"throughput": [throughput(api, cl.kubeconfig, work / "sqlite", args.jobs,
                                              f"sqlite:///{work / 'settle.db'}"),

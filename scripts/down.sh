@@ -9,7 +9,7 @@ source "$(scripts/dev-env.sh)"
 set +a
 export PULUMI_BACKEND_URL="file://$PWD/.cache/state"
 bash scripts/operator.sh stop
-if python3 toolchain/cluster.py status >/dev/null 2>&1 && pulumi stack select dev --non-interactive 2>/dev/null; then
+if .venv/bin/python toolchain/cluster.py status >/dev/null 2>&1 && pulumi stack select dev --non-interactive 2>/dev/null; then
   pulumi destroy --stack dev --yes --non-interactive
 fi
-python3 toolchain/cluster.py down
+.venv/bin/python toolchain/cluster.py down

@@ -20,7 +20,7 @@ source "$HERE/versions.env"
 
 CACHE="${B00T_CACHE:-$HOME/.cache/b00t-pulumi}"
 TC="$CACHE/toolchain"
-STEPS=7
+STEPS=9
 
 PULUMI_DIR="$TC/pulumi-$PULUMI_CLI_VERSION"
 K8SPROV_DIR="$TC/pulumi-resource-kubernetes-v$PULUMI_K8S_PROVIDER_VERSION"
@@ -29,6 +29,7 @@ PULUMI_HOME_DIR="$TC/pulumi-home"
 KUBE_DIR="$TC/kubernetes-$KUBERNETES_VERSION"
 KUEUE_DIR="$TC/kueue-$KUEUE_VERSION"
 ETCD_DIR="$TC/etcd-$ETCD_VERSION"
+KWOK_DIR="$TC/kwok-$KWOK_VERSION"
 
 die() { echo "toolchain: error: $*" >&2; exit 1; }
 
@@ -69,6 +70,10 @@ print_env() { # print_env [cluster]: with "cluster", only the API server pieces 
      || "$only" == cluster ]] || missing+=("pulumi-resource-kubernetes ($PULUMI_HOME_DIR/plugins)")
   [[ -x "$KUBE_DIR/bin/kube-apiserver" ]] || missing+=("kube-apiserver ($KUBE_DIR/bin)")
   [[ -x "$KUBE_DIR/bin/kube-controller-manager" ]] || missing+=("kube-controller-manager ($KUBE_DIR/bin)")
+  [[ -x "$KUBE_DIR/bin/kube-scheduler" ]] || missing+=("kube-scheduler ($KUBE_DIR/bin)")
+  [[ -f "$KUEUE_DIR/webhook/manifests.yaml" ]] || missing+=("Kueue webhook manifests ($KUEUE_DIR/webhook)")
+  [[ -x "$KUEUE_DIR/bin/kueue" ]] || missing+=("Kueue manager ($KUEUE_DIR/bin)")
+  [[ -x "$KWOK_DIR/bin/kwok" && -f "$KWOK_DIR/stages/pod-complete.yaml" ]] || missing+=("kwok and its stages ($KWOK_DIR)")
   [[ -f "$KUEUE_DIR/crds/kueue.x-k8s.io_clusterqueues.yaml" ]] || missing+=("Kueue CRDs ($KUEUE_DIR/crds)")
   etcd="$(etcd_path)" || missing+=("etcd ($ETCD_DIR/bin, or set B00T_ETCD)")
   if ((${#missing[@]})); then
@@ -93,6 +98,12 @@ KUBE_APISERVER=$KUBE_DIR/bin/kube-apiserver
 KUBE_CONTROLLER_MANAGER=$KUBE_DIR/bin/kube-controller-manager
 ETCD=$etcd
 KUEUE_CRDS_DIR=$KUEUE_DIR/crds
+KUEUE_WEBHOOK_MANIFESTS=$KUEUE_DIR/webhook/manifests.yaml
+KUEUE_MANAGER=$KUEUE_DIR/bin/kueue
+KUBE_SCHEDULER=$KUBE_DIR/bin/kube-scheduler
+KWOK=$KWOK_DIR/bin/kwok
+KWOK_VERSION=$KWOK_VERSION
+KWOK_STAGES_DIR=$KWOK_DIR/stages
 PULUMI_HOME=$PULUMI_HOME_DIR
 PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 PULUMI_SKIP_UPDATE_CHECK=true
@@ -188,7 +199,7 @@ modzip_dir() { # modzip_dir MODULE@VERSION -> prints the extracted module dir
 
 echo "[toolchain] cache: $TC" >&2
 
-# 1/7 preflight ------------------------------------------------------------------------------
+# 1/9 preflight ------------------------------------------------------------------------------
 begin
 if pb="$(system_pulumi)"; then
   say "using the pulumi on PATH: $pb ($("$pb" version))"
@@ -198,7 +209,7 @@ fi
 command -v python3 >/dev/null || die "python3 is needed (it rewrites the provider schema)"
 command -v flock >/dev/null || die "flock (util-linux) is needed"
 
-# 2/7 pulumi CLI ----------------------------------------------------------------------------
+# 2/9 pulumi CLI ----------------------------------------------------------------------------
 begin
 W=pulumi-cli
 LDF="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_CLI_VERSION"
@@ -216,7 +227,7 @@ else
   say "pulumi $PULUMI_CLI_VERSION: built in $(took)s"
 fi
 
-# 3/7 language host, exec script, dynamic-provider shim -----------------------------------
+# 3/9 language host, exec script, dynamic-provider shim -----------------------------------
 begin
 W=pulumi-language-python
 LDF="-s -w -X main.version=${PULUMI_SDK_VERSION#v}+b00t"
@@ -241,7 +252,7 @@ else
   say "pulumi-language-python ${PULUMI_SDK_VERSION#v}: built in $(took)s"
 fi
 
-# 4/7 pulumi-resource-kubernetes --------------------------------------------------------------
+# 4/9 pulumi-resource-kubernetes --------------------------------------------------------------
 begin
 W=pulumi-kubernetes
 LDF="-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$PULUMI_K8S_PROVIDER_VERSION"
@@ -281,7 +292,7 @@ if ! cmp -s "$PLUGIN" "$K8SPROV_DIR/bin/pulumi-resource-kubernetes"; then
     --reinstall >&2
 fi
 
-# 5/7 kube-apiserver and kube-controller-manager ---------------------------------------------
+# 5/9 kube-apiserver, kube-controller-manager, kube-scheduler -----------------------------------
 begin
 W=kubernetes
 KV="${KUBERNETES_VERSION#v}"; KMAJ="${KV%%.*}"; KREST="${KV#*.}"; KMIN="${KREST%%.*}"
@@ -291,19 +302,22 @@ for pkgpath in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   LDF+=" -X $pkgpath.gitTreeState=clean"
 done
 S="$(stamp_of "$HERE/wrappers/$W" "$LDF")"
-if fresh "$KUBE_DIR" kubernetes "$S" "$KUBE_DIR/bin/kube-apiserver" "$KUBE_DIR/bin/kube-controller-manager"; then
-  say "kube-apiserver, kube-controller-manager $KUBERNETES_VERSION: ok (cached)"
+if fresh "$KUBE_DIR" kubernetes "$S" "$KUBE_DIR/bin/kube-apiserver" "$KUBE_DIR/bin/kube-controller-manager" \
+    "$KUBE_DIR/bin/kube-scheduler"; then
+  say "kube-apiserver, kube-controller-manager, kube-scheduler $KUBERNETES_VERSION: ok (cached)"
 else
   need_go
   say "kube-apiserver $KUBERNETES_VERSION: building (cold builds take about 9 minutes on 2 cores)..."
   build_wrapper "$W" "$KUBE_DIR/bin/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver "$LDF"
   say "kube-controller-manager $KUBERNETES_VERSION: building (about 2 more minutes)..."
   build_wrapper "$W" "$KUBE_DIR/bin/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager "$LDF"
+  say "kube-scheduler $KUBERNETES_VERSION: building (about 1 more minute)..."
+  build_wrapper "$W" "$KUBE_DIR/bin/kube-scheduler" k8s.io/kubernetes/cmd/kube-scheduler "$LDF"
   finish "$KUBE_DIR" kubernetes "$S"
-  say "kube-apiserver, kube-controller-manager $KUBERNETES_VERSION: built in $(took)s"
+  say "kube-apiserver, kube-controller-manager, kube-scheduler $KUBERNETES_VERSION: built in $(took)s"
 fi
 
-# 6/7 etcd ------------------------------------------------------------------------------------
+# 6/9 etcd ------------------------------------------------------------------------------------
 begin
 W=etcd
 LDF="-s -w"
@@ -321,19 +335,75 @@ else
   say "etcd $ETCD_VERSION: built in $(took)s"
 fi
 
-# 7/7 Kueue CRDs --------------------------------------------------------------------------------
+# 7/9 Kueue CRDs and webhook manifests --------------------------------------------------------
 begin
-S="$(stamp_of "" "$KUEUE_VERSION")"
-if fresh "$KUEUE_DIR" crds "$S" "$KUEUE_DIR/crds/kueue.x-k8s.io_clusterqueues.yaml"; then
-  say "Kueue $KUEUE_VERSION CRDs: ok (cached)"
+S="$(stamp_of "" "$KUEUE_VERSION" webhook-manifests)"
+if fresh "$KUEUE_DIR" crds "$S" "$KUEUE_DIR/crds/kueue.x-k8s.io_clusterqueues.yaml" "$KUEUE_DIR/webhook/manifests.yaml"; then
+  say "Kueue $KUEUE_VERSION CRDs and webhook manifests: ok (cached)"
 else
   need_go
-  say "Kueue $KUEUE_VERSION CRDs: copying from the sigs.k8s.io/kueue module..."
+  say "Kueue $KUEUE_VERSION CRDs and webhook manifests: copying from the sigs.k8s.io/kueue module..."
   KDIR="$(modzip_dir "sigs.k8s.io/kueue@$KUEUE_VERSION")"
-  rm -rf "$KUEUE_DIR/crds"; mkdir -p "$KUEUE_DIR/crds"
+  rm -rf "$KUEUE_DIR/crds" "$KUEUE_DIR/webhook"; mkdir -p "$KUEUE_DIR/crds" "$KUEUE_DIR/webhook"
   install -m 0644 "$KDIR"/config/components/crd/bases/*.yaml "$KUEUE_DIR/crds/"
+  install -m 0644 "$KDIR"/config/components/webhook/manifests.yaml "$KUEUE_DIR/webhook/"
   finish "$KUEUE_DIR" crds "$S"
-  say "Kueue $KUEUE_VERSION CRDs: $(ls "$KUEUE_DIR/crds" | wc -l) files in $(took)s"
+  say "Kueue $KUEUE_VERSION CRDs: $(ls "$KUEUE_DIR/crds" | wc -l) files, webhook manifests, in $(took)s"
+fi
+
+# 8/9 kwok and its stages -----------------------------------------------------------------------
+begin
+W=kwok
+LDF="-s -w"
+S="$(stamp_of "$HERE/wrappers/$W" "$KWOK_VERSION" "$LDF" "$KWOK_STAGES")"
+if fresh "$KWOK_DIR" kwok "$S" "$KWOK_DIR/bin/kwok" "$KWOK_DIR/stages/pod-complete.yaml"; then
+  say "kwok $KWOK_VERSION: ok (cached)"
+else
+  need_go
+  say "kwok $KWOK_VERSION: building (cold builds take about 2 minutes on 2 cores)..."
+  build_wrapper "$W" "$KWOK_DIR/bin/kwok" sigs.k8s.io/kwok/cmd/kwok "$LDF"
+  # The stages the local cluster plays (docs/toolchain.md), from the module's kustomize/stage/.
+  KWDIR="$(modzip_dir "sigs.k8s.io/kwok@$KWOK_VERSION")"
+  rm -rf "$KWOK_DIR/stages"; mkdir -p "$KWOK_DIR/stages"
+  for f in $KWOK_STAGES; do
+    [[ -f "$KWDIR/kustomize/stage/$f" ]] || die "kwok $KWOK_VERSION has no kustomize/stage/$f"
+    install -m 0644 "$KWDIR/kustomize/stage/$f" "$KWOK_DIR/stages/$(basename "$f")"
+  done
+  finish "$KWOK_DIR" kwok "$S"
+  say "kwok $KWOK_VERSION: built in $(took)s"
+fi
+
+# 9/9 Kueue manager ---------------------------------------------------------------------------
+begin
+# Kueue v0.19.2 opens /etc/kueue/metrics/certs/tls.{crt,key} at start whenever internal cert
+# management is off, even with metrics disabled. The build patches that one line in a writable copy of
+# the module so the directory comes from $KUEUE_METRICS_CERT_DIR when it is set (the local cluster sets
+# it to its own cert dir); unset, it stays upstream's. Built in the copy with the module's go.mod/go.sum.
+KUEUE_PATCH='metricsCertPath := "/etc/kueue/metrics/certs"'
+KUEUE_PATCHED="$KUEUE_PATCH"'; if d := os.Getenv("KUEUE_METRICS_CERT_DIR"); d != "" { metricsCertPath = d }'
+LDF="-s -w"
+S="$(stamp_of "" "$KUEUE_VERSION" "$LDF" "$KUEUE_PATCHED")"
+if fresh "$KUEUE_DIR" manager "$S" "$KUEUE_DIR/bin/kueue"; then
+  say "Kueue $KUEUE_VERSION manager: ok (cached)"
+else
+  need_go
+  say "Kueue $KUEUE_VERSION manager: building (cold builds take about 8 minutes on 2 cores)..."
+  KDIR="$(modzip_dir "sigs.k8s.io/kueue@$KUEUE_VERSION")"
+  src="$TC/src/kueue"
+  rm -rf "$src"; mkdir -p "$src" "$KUEUE_DIR/bin"
+  cp -r "$KDIR"/. "$src/"
+  chmod -R u+w "$src"
+  main="$src/cmd/kueue/main.go"
+  grep -qF "$KUEUE_PATCH" "$main" \
+    || die "Kueue $KUEUE_VERSION: cmd/kueue/main.go no longer has the line the build patches: $KUEUE_PATCH"
+  python3 -c 'import sys; p, a, b = sys.argv[1:4]; t = open(p).read(); open(p, "w").write(t.replace(a, b, 1))' \
+    "$main" "$KUEUE_PATCH" "$KUEUE_PATCHED"
+  (cd "$src" && "${GOBUILD[@]}" -ldflags "$LDF" -o "$KUEUE_DIR/bin/kueue.tmp" ./cmd/kueue) \
+    || die "go build of the Kueue manager failed (build dir $src)"
+  mv "$KUEUE_DIR/bin/kueue.tmp" "$KUEUE_DIR/bin/kueue"
+  rm -rf "$src"
+  finish "$KUEUE_DIR" manager "$S"
+  say "Kueue $KUEUE_VERSION manager: built in $(took)s"
 fi
 
 echo "[toolchain] done in $(( $(date +%s) - T0 ))s; put it on PATH with: source toolchain/env.sh" >&2

@@ -15,17 +15,22 @@ TOOLCHAIN_ENV := source $(TOOLCHAIN_DIR)/env.sh && KUBECONFIG=$(CLUSTER_KUBECONF
 toolchain:
 	@bash $(TOOLCHAIN_DIR)/build.sh
 
-# Starts etcd + kube-apiserver on 127.0.0.1 (no-op when already up), installs the Kueue CRDs,
-# writes $(CLUSTER_KUBECONFIG).
-cluster-up: toolchain
-	@python3 $(TOOLCHAIN_DIR)/cluster.py up
+# The environment whose b00t:gpuInventory and b00t:kueue give the fake nodes: make cluster-up ENV=prod
+ENV ?= dev
+CLUSTER_PY := $(BIN)/python $(TOOLCHAIN_DIR)/cluster.py
 
-cluster-down:
-	@python3 $(TOOLCHAIN_DIR)/cluster.py down
+# Starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok and the Kueue manager on
+# 127.0.0.1 with fake nodes from Pulumi.$(ENV).yaml (when up already: syncs the nodes), writes
+# $(CLUSTER_KUBECONFIG). It runs in the project's virtualenv (the nodes come from b00t_pulumi).
+cluster-up: venv toolchain
+	@$(CLUSTER_PY) up --env $(ENV)
 
-cluster-status:
-	@python3 $(TOOLCHAIN_DIR)/cluster.py status
+cluster-down: venv
+	@$(CLUSTER_PY) down
+
+cluster-status: venv
+	@$(CLUSTER_PY) status
 
 # Creates and deletes one object of each kind the project uses (Kueue CRs included).
 cluster-check: cluster-up
-	@python3 $(TOOLCHAIN_DIR)/cluster.py check
+	@$(CLUSTER_PY) check

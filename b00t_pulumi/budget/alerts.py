@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import time
 import urllib.error
 import urllib.request
@@ -27,27 +26,19 @@ from b00t_pulumi.budget.window import iso_utc
 
 log = logging.getLogger("b00t_pulumi.budget.alerts")
 
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-
 class WebhookConfigError(ValueError):
     """The webhook template cannot be expanded (the message names the variable, never its value)."""
 
 
 def expand_env(template: str, environ: Mapping[str, str] | None = None) -> str:
-    """``${VAR}`` and ``${VAR:-default}`` from ``environ`` (default os.environ). Unset without default: error."""
-    env = os.environ if environ is None else environ
+    """The webhook URL from its template (b00t_pulumi.expand, the planner's expander too). A variable
+    that is unset and has no default is an error naming it."""
+    from b00t_pulumi.expand import expand
 
-    def sub(m: re.Match[str]) -> str:
-        name, default = m.group(1), m.group(2)
-        value = env.get(name)
-        if value:
-            return value
-        if default is not None:
-            return default
-        raise WebhookConfigError(f"${{{name}}} is not set")
-
-    return _VAR.sub(sub, template)
+    out = expand(template, os.environ if environ is None else environ)
+    if out.missing:
+        raise WebhookConfigError(f"${{{out.missing[0]}}} is not set")
+    return out.value
 
 
 def redact_webhook(url: str) -> str:

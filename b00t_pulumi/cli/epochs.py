@@ -28,11 +28,24 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _plan(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], float]:
+    inputs, outs, now, _ = _plan_with_groups(args)
+    return inputs, outs, now
+
+
+def _plan_with_groups(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], float, dict[str, str]]:
+    """The plan, and each batch group name -> the epoch group (model id) its jobs are planned under."""
     _, planner = planner_for(args)
-    inputs = epoch_inputs(planner, planner.plan_cluster())
+    plan = planner.plan_cluster()
+    inputs = epoch_inputs(planner, plan)
     now = datetime.fromisoformat(args.now.replace("Z", "+00:00")).replace(tzinfo=UTC).timestamp() \
         if args.now else clock_now()
-    return inputs, plan_epochs(inputs, None, now), now
+    group_of = {j["id"]: j["group"] for j in inputs["jobs"]}
+    aliases: dict[str, str] = {}
+    for jp in plan.jobs:
+        need = planner.job_gpu_need(jp.job)
+        if need and need.batch_group and jp.job.name in group_of:
+            aliases.setdefault(need.batch_group, group_of[jp.job.name])
+    return inputs, plan_epochs(inputs, None, now), now, aliases
 
 
 def _rows(outs: dict[str, Any], group: str | None = None) -> list[dict[str, Any]]:
@@ -70,15 +83,19 @@ def cmd_epochs(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    inputs, outs, _ = _plan(args)
+    """``show-epoch GROUP``: GROUP is a model id (the epoch's group) or a batch group name (seed 000:
+    ``show-epoch llama-70b``)."""
+    inputs, outs, _, aliases = _plan_with_groups(args)
     groups = sorted({j["group"] for j in inputs["jobs"]})
-    if args.group not in groups:
+    group = aliases.get(args.group, args.group)
+    if group not in groups:
         import sys
 
-        print(f"show-epoch: no GPU job in batch group {args.group!r}; groups: {', '.join(groups) or '(none)'}",
+        known = sorted(set(groups) | set(aliases))
+        print(f"show-epoch: no GPU job in batch group {args.group!r}; groups: {', '.join(known) or '(none)'}",
               file=sys.stderr)
         return EXIT_INVALID
-    rows = _rows(outs, args.group)
+    rows = _rows(outs, group)
     if args.json:
         print_json(rows)
         return EXIT_OK

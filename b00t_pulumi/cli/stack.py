@@ -200,7 +200,8 @@ def cmd_to_argo(args: argparse.Namespace) -> int:
 
 
 def cmd_to_tekton(args: argparse.Namespace) -> int:
-    from b00t_pulumi.plan.workflows import to_tekton
+    from b00t_pulumi.plan.workflows import to_tekton, to_tekton_run
 
     catalog, planner = planner_for(args)
-    return emit([to_tekton(planner, catalog.stack(args.name))], args)
+    stack = catalog.stack(args.name)
+    return emit([to_tekton(planner, stack), to_tekton_run(planner, stack)], args)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 from b00t_pulumi.cli.common import EXIT_INVALID, EXIT_OK, load_settings
@@ -17,12 +18,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="datum files or directories (default: the datum search path)")
     p.add_argument("--env", metavar="ENV", help="also plan with the settings of Pulumi.ENV.yaml")
     p.add_argument("-q", "--quiet", action="store_true", help="errors only, no warnings")
+    p.add_argument("--offline", action="store_true",
+                   help="do not read the budget ledger (skips the projections the budget gates check)")
     p.add_argument("-v", "--verbose", action="store_true", help="also list upstream keys ignored on purpose")
     p.set_defaults(func=run)
 
 
 def validate(paths: list[Path] | None, args: argparse.Namespace) -> list[Problem]:
-    """Problems of loading, references, cycles and planning every stack and job."""
+    """Problems of loading, references, cycles, and everything ``pulumi preview`` refuses for the
+    environment (b00t_pulumi.gates.preflight: the program runs the same checks)."""
     catalog = Catalog.load(paths or None)
     problems = list(catalog.problems)
     if catalog.errors:
@@ -31,22 +35,38 @@ def validate(paths: list[Path] | None, args: argparse.Namespace) -> list[Problem
         settings = load_settings(args)
     except B00tError as exc:
         return problems + exc.problems
+    from b00t_pulumi.gates.preflight import preflight
     from b00t_pulumi.plan.planner import Planner
 
     planner = Planner(catalog, settings, environ=os.environ)
-    for stack in sorted(catalog.stacks(), key=lambda s: s.name):
-        try:
-            planner.plan_stack(stack)
-        except B00tError as exc:
-            problems += exc.problems
+    if not args.env:
+        # No environment, no whole-environment checks: each stack and job on its own.
+        print("note: no --env: planning each stack and job on its own; the checks `pulumi preview` runs "
+              "(Kueue coverage, GPU capacity, epochs, budgets) need --env NAME", file=sys.stderr)
+        for stack in sorted(catalog.stacks(), key=lambda s: s.name):
+            try:
+                problems += planner.plan_stack(stack).warnings
+            except B00tError as exc:
+                problems += exc.problems
+        for job in sorted(catalog.jobs(), key=lambda j: j.name):
+            if job.image:
+                try:
+                    problems += planner.plan_job(job).warnings
+                except B00tError as exc:
+                    problems += exc.problems
+        return list(dict.fromkeys(problems))
+    pre = preflight(planner, Path.cwd(), ledgers=not args.offline)
+    problems += pre.problems
+    # Jobs outside the environment's selection are still checked one by one (workflow-style jobs
+    # are b00t's own; nothing to plan).
+    planned = {jp.job.name for jp in pre.plan.jobs} if pre.plan else set()
     for job in sorted(catalog.jobs(), key=lambda j: j.name):
-        if not job.image:
-            continue  # workflow-style jobs are b00t's own; nothing to plan
-        try:
-            planner.plan_job(job)
-        except B00tError as exc:
-            problems += exc.problems
-    return problems
+        if job.image and job.name not in planned and pre.plan is not None:
+            try:
+                problems += planner.plan_job(job).warnings
+            except B00tError as exc:
+                problems += exc.problems
+    return list(dict.fromkeys(problems))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -25,7 +25,7 @@ _HARMLESS = {"-d": "detached: Deployments always run in the background", "--deta
              "--rm": "pods are removed by Kubernetes", "-it": "no terminal in a Deployment",
              "-i": "no stdin in a Deployment", "-t": "no terminal in a Deployment"}
 _PORT = re.compile(
-    r"^(?:(?:\[[0-9a-fA-F:.]+\]|\d+\.\d+\.\d+\.\d+):)?"  # optional host IP
+    r"^(?:(?P<ip>\[[0-9a-fA-F:.]+\]|\d+\.\d+\.\d+\.\d+):)?"  # optional host IP
     r"(?:(?P<host>\d+(?:-\d+)?):)?(?P<ctr>\d+)(?:/(?P<proto>tcp|udp|sctp))?$"
 )
 
@@ -35,6 +35,18 @@ class PortMapping:
     container_port: int
     host_port: int | None
     protocol: str  # TCP, UDP or SCTP
+    host_ip: str | None = None  # -p 127.0.0.1:8443:8443 publishes on that address only
+
+    @property
+    def host_bound(self) -> bool:
+        """Published on one host address only (not 0.0.0.0 / ::): meant for the host, not the network."""
+        return self.host_ip is not None and self.host_ip.strip("[]") not in ("0.0.0.0", "::")
+
+    @property
+    def name(self) -> str:
+        """One port name per port and protocol (IANA service name, at most 15 characters)."""
+        suffix = "" if self.protocol == "TCP" else f"-{self.protocol.lower()}"
+        return f"p{self.container_port}{suffix}"
 
 
 @dataclass(frozen=True)
@@ -120,7 +132,8 @@ def _apply(out: DockerArgs, canon: str, flag: str, value: str, index: int) -> No
             raise DockerArgsError(index, f"{flag} {value!r}: container port must be 1-65535")
         host = m.group("host")
         out.ports.append(
-            PortMapping(ctr, int(host) if host and host.isdigit() else None, (m.group("proto") or "tcp").upper())
+            PortMapping(ctr, int(host) if host and host.isdigit() else None, (m.group("proto") or "tcp").upper(),
+                        m.group("ip"))
         )
     elif canon == "volume":
         parts = value.split(":")

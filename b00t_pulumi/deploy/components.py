@@ -15,11 +15,12 @@ from typing import Any
 import pulumi
 
 from b00t_pulumi.datum.catalog import Catalog
-from b00t_pulumi.deploy.resources import SecretResolver, create, resource_name
+from b00t_pulumi.deploy.resources import SKIP_AWAIT, SecretResolver, create, resource_name
 from b00t_pulumi.gates.budget_gate import BudgetGate
 from b00t_pulumi.gates.decisions import GateFields, gate_fields
 from b00t_pulumi.gates.epoch_plan import EpochPlan
 from b00t_pulumi.plan.crds import budget_constraint_crd
+from b00t_pulumi.plan.labels import QUEUE_LABEL
 from b00t_pulumi.plan.model import JobPlan, StackPlan
 from b00t_pulumi.plan.objects import K8sObject
 from b00t_pulumi.plan.planner import Planner
@@ -63,13 +64,25 @@ def _gated(obj: K8sObject, budget_gate: BudgetGate | None, epoch_plan: EpochPlan
     if keys.labels:
         template["metadata"]["labels"] = pod_labels
     spec["template"] = template
-    if obj["kind"] == "Job":
-        spec["suspend"] = decision.apply(lambda f: f.suspend)
+    if obj["kind"] == "Job" and not meta["labels"].get(QUEUE_LABEL):
+        # A queued Job's suspend belongs to Kueue (it unsuspends on admission whoever set it): the
+        # operator holds it through the b00t-budget AdmissionCheck, reading the annotations above.
+        held = bool(spec.get("suspend"))  # the planner's own hold (job dependencies)
+        spec["suspend"] = decision.apply(lambda f: f.suspend or held)
     elif obj["kind"] == "Deployment" and "replicas" in spec:
         planned = spec["replicas"]
         spec["replicas"] = decision.apply(lambda f: 0 if f.deferred else planned)
     out["metadata"], out["spec"] = meta, spec
     return out
+
+
+def _unawaited_when_deferred(service: K8sObject, budget_gate: BudgetGate) -> K8sObject:
+    """Pulumi waits for a Service to have endpoints; a Service whose Deployment the budget deferred (0
+    replicas) never gets any, so then it is not waited for."""
+    name = service["metadata"]["name"]
+    skip = budget_gate.deferred.apply(lambda d: "true" if name in (d or {}) else "false")
+    meta = {**service["metadata"], "annotations": {**service["metadata"].get("annotations", {}), SKIP_AWAIT: skip}}
+    return {**service, "metadata": meta}
 
 
 class BudgetConstraint(pulumi.ComponentResource):
@@ -127,6 +140,8 @@ class B00tStack(pulumi.ComponentResource):
             if o in storage:
                 continue
             gated = _gated(o, budget_gate, None) if o["kind"] == "Deployment" else None
+            if o["kind"] == "Service" and budget_gate is not None:
+                gated = _unawaited_when_deferred(o, budget_gate)
             self.resources[resource_name(o)] = create(gated or o, _child(self, ready), skip_await=skip_await,
                                                       secrets=secrets)
         self.budget: BudgetConstraint | None = None
@@ -177,7 +192,8 @@ class B00tJob(pulumi.ComponentResource):
         gates: list[pulumi.Resource] = [g for g in (budget_gate, epoch_plan) if g is not None]
         after = base + self.secrets + gates
         gated = _gated(plan.job_object, budget_gate, epoch_plan)
-        self.job = create(gated or plan.job_object, _child(self, after), skip_await=skip_await, secrets=secrets)
+        # Never wait for a Job in `pulumi up`: Kueue, its epoch and its budget decide when it runs.
+        self.job = create(gated or plan.job_object, _child(self, after), skip_await=True, secrets=secrets)
         self.budget: BudgetConstraint | None = None
         if plan.budget and manage_budget:
             self.budget = BudgetConstraint(f"{name}-budget", plan.budget, plan.budget_secrets, crd=budget_crd,
@@ -190,7 +206,8 @@ class B00tJob(pulumi.ComponentResource):
 
 
 class KueueQueues(pulumi.ComponentResource):
-    """Kueue v1beta2 ResourceFlavors, the ClusterQueue and LocalQueues (Kueue's CRDs must be installed)."""
+    """Kueue v1beta2 ResourceFlavors, the b00t-budget AdmissionCheck, the ClusterQueue and LocalQueues (Kueue's
+    CRDs must be installed; the b00t operator answers the AdmissionCheck)."""
 
     TYPE = "b00t:index:KueueQueues"
 
@@ -198,7 +215,7 @@ class KueueQueues(pulumi.ComponentResource):
                  skip_await: bool = False, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(self.TYPE, name, {}, opts)
         flavors = [create(o, _child(self, depends_on), skip_await=skip_await)
-                   for o in objects if o["kind"] == "ResourceFlavor"]
+                   for o in objects if o["kind"] in ("ResourceFlavor", "AdmissionCheck")]
         queues = [create(o, _child(self, [*depends_on, *flavors]), skip_await=skip_await)
                   for o in objects if o["kind"] == "ClusterQueue"]
         self.local_queues = [create(o, _child(self, [*depends_on, *queues]), skip_await=skip_await)
@@ -207,6 +224,7 @@ class KueueQueues(pulumi.ComponentResource):
         self.register_outputs({
             "clusterQueue": self.cluster_queue,
             "flavors": [o["metadata"]["name"] for o in objects if o["kind"] == "ResourceFlavor"],
+            "admissionChecks": [o["metadata"]["name"] for o in objects if o["kind"] == "AdmissionCheck"],
             "localQueues": [f"{o['metadata']['namespace']}/{o['metadata']['name']}"
                             for o in objects if o["kind"] == "LocalQueue"],
         })

@@ -19,11 +19,10 @@ from b00t_pulumi.deploy.components import (
 )
 from b00t_pulumi.deploy.config import kubernetes_provider, read_settings
 from b00t_pulumi.deploy.resources import SecretResolver, create
-from b00t_pulumi.epoch.deploy import epoch_inputs
 from b00t_pulumi.errors import B00tError
 from b00t_pulumi.gates.budget_gate import BudgetGate
 from b00t_pulumi.gates.epoch_plan import EpochPlan
-from b00t_pulumi.gates.inputs import absolute_ledger_url, budget_inputs
+from b00t_pulumi.gates.preflight import preflight
 from b00t_pulumi.plan.model import ClusterPlan
 from b00t_pulumi.settings import EnvironmentSettings
 
@@ -56,7 +55,13 @@ def _program() -> None:
         pulumi.log.warn(str(w))
     catalog.raise_for_errors()
     planner = Planner(catalog, settings, environ=os.environ)
-    plan = planner.plan_cluster()
+    # The checks `b00t-pulumi validate` runs too (the budget projections run in each BudgetGate's check).
+    pre = preflight(planner, Path.cwd(), ledgers=False)
+    if pre.errors or pre.plan is None:
+        raise B00tError(pre.errors)
+    plan = pre.plan
+    for w in pre.problems:
+        pulumi.log.warn(str(w))
     for note in plan.all_notes():  # once each, even when several stacks share a member
         pulumi.log.info(note)
 
@@ -74,9 +79,6 @@ def _program() -> None:
     _operator(settings, plan, opts, skip, ns_list)
 
     # Budgets first: each BudgetConstraint CR, then its gate; workloads wait for their gate.
-    from b00t_pulumi.budget import default_ledger_url
-
-    ledger = absolute_ledger_url(settings.ledger or default_ledger_url(), Path.cwd())
     budgets: dict[str, BudgetConstraint] = {}
     gates: dict[str, BudgetGate] = {}
     owners = [(p.namespace, p.budget, p.budget_secrets) for p in plan.stacks if p.budget] + \
@@ -85,15 +87,13 @@ def _program() -> None:
         cr_name = cr["metadata"]["name"]
         budgets[cr_name] = BudgetConstraint(f"{ns}-{cr_name}", cr, extra, crd=crd, secrets=secrets,
                                             depends_on=[namespaces[ns]], skip_await=skip, opts=opts)
-    for gate_input in budget_inputs(planner, plan, ledger):
+    for gate_input in pre.budgets:
         cid = gate_input["constraint_id"]
         gates[cid] = BudgetGate(f"budget-gate-{cid}", gate_input,
                                 opts=pulumi.ResourceOptions(depends_on=[budgets[cid]]))
-    epochs = epoch_inputs(planner, plan)
+    epochs = pre.epochs or {"jobs": [], "gpus": []}
     epoch_plan = EpochPlan("gpu-epochs", epochs) if epochs["jobs"] and epochs["gpus"] else None
     planned_gpu_jobs = {j["id"] for j in epochs["jobs"]}
-    if epochs["jobs"] and not epochs["gpus"]:
-        pulumi.log.warn("GPU jobs but no b00t:gpuInventory: no epoch plan; jobs are not batched into epochs")
 
 
     stacks: dict[str, B00tStack] = {}

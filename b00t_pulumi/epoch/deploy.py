@@ -55,12 +55,10 @@ def epoch_inputs(planner: Planner, plan: ClusterPlan) -> dict[str, Any]:
         })
         if epoch:
             groups[group] = {"batch_window_s": epoch.batch_window, "max_concurrent_jobs": epoch.max_concurrent_jobs}
-    gpus = [
-        {"id": f"{n.name}-gpu{i}", "node": n.name, "gpu_type": n.gpu_type, "slots": n.slots}
-        for n in planner.settings.gpu_inventory.nodes
-        for i in range(n.gpus)
-    ]
+    gpus = [{"id": g.id, "node": g.node, "gpu_type": g.gpu_type, "slots": g.slots}
+            for g in planner.capacity.scheduler_gpus(planner.held_gpu_slices(plan))]
     return {"jobs": sorted(jobs, key=lambda j: j["id"]), "gpus": gpus, "groups": dict(sorted(groups.items()))}
+
 
 
 def plan_epochs(props: dict[str, Any], previous: dict[str, Any] | None, now: float) -> dict[str, Any]:

@@ -12,85 +12,38 @@ beyond the budget are listed in ``deferred`` (their Jobs are created suspended w
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
 from typing import Any
 
 import pulumi
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
 
-from b00t_pulumi.epoch.deploy import clock_now as _now
 from b00t_pulumi.errors import B00tError
-from b00t_pulumi.gates.decisions import reservation_id
+from b00t_pulumi.gates.budget_check import (
+    INPUT_KEYS,
+    check_failures,
+    constraint_of,
+    controller_of,
+    items_of,
+    window_key,
+)
 from b00t_pulumi.gates.epoch_plan import _unknown
-
-_INPUT_KEYS = ("constraint_id", "subject", "constraint", "items", "ledger", "window")
-
-
-def _constraint(props: dict[str, Any]) -> Any:
-    from b00t_pulumi.datum.orchestration import BudgetConstraint
-
-    c = {k: v for k, v in props["constraint"].items() if v is not None}
-    return BudgetConstraint.model_validate(c)
-
-
-def _controller(props: dict[str, Any]) -> Any:
-    from b00t_pulumi.budget import BudgetController, open_ledger
-
-    return BudgetController(open_ledger(props["ledger"]), clock=lambda: datetime.fromtimestamp(_now(), UTC))
-
-
-def _items(props: dict[str, Any], window_key: str) -> list[Any]:
-    from b00t_pulumi.budget import CostItem, Money
-
-    currency = props["constraint"].get("currency") or "USD"
-    return [CostItem(id=reservation_id(props["constraint_id"], i["id"], window_key),
-                     cost=Money.of(i["cost"], currency), kind=i["kind"], name=i["name"])
-            for i in props.get("items", [])]
-
-
-def window_key(props: dict[str, Any]) -> str:
-    from b00t_pulumi.budget import current_window
-
-    c = props["constraint"]
-    return str(current_window(c.get("reset_schedule", "0 0 * * *"), c.get("timezone", "UTC"),
-                              datetime.fromtimestamp(_now(), UTC)).key)
-
-
-def project(props: dict[str, Any], olds: dict[str, Any] | None = None) -> Any:
-    """The controller's projection for these inputs; reservations the old state holds and the new
-    inputs drop are excluded (they are released by the update)."""
-    items = _items(props, window_key(props))
-    keep = {i.id for i in items}
-    dropped = [r for r in (olds or {}).get("reserved", []) or [] if r not in keep]
-    controller = _controller(props)
-    try:
-        return controller.project(props["constraint_id"], _constraint(props), items, exclude=dropped)
-    finally:
-        controller.ledger.close()
 
 
 class BudgetGateProvider(ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         if _unknown(news):
             return CheckResult(news, [])
-        try:
-            projection = project(news, olds)
-        except B00tError as exc:
-            return CheckResult(news, [CheckFailure("constraint", f"{news.get('subject')}: {p.message}")
-                                      for p in exc.problems])
-        if projection.exceeds and news["constraint"].get("on_budget_exceeded") == "fail":
-            return CheckResult(news, [CheckFailure("items", projection.message(news["subject"]))])
-        return CheckResult(news, [])
+        return CheckResult(news, [CheckFailure(prop, msg) for prop, msg in check_failures(news, olds)])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = [k for k in _INPUT_KEYS if olds.get(k) != news.get(k)]
-        return DiffResult(changes=bool(changed), replaces=[], stables=[k for k in _INPUT_KEYS if k not in changed],
+        changed = [k for k in INPUT_KEYS if olds.get(k) != news.get(k)]
+        return DiffResult(changes=bool(changed), replaces=[], stables=[k for k in INPUT_KEYS if k not in changed],
                           delete_before_replace=False)
 
     def _apply(self, props: dict[str, Any], olds: dict[str, Any] | None) -> dict[str, Any]:
-        items = _items(props, window_key(props))
-        constraint = _constraint(props)
-        controller = _controller(props)
+        items = items_of(props, window_key(props))
+        constraint = constraint_of(props)
+        controller = controller_of(props)
         try:
             keep = {i.id for i in items}
             released = [rid for rid in (olds or {}).get("reserved", []) or []
@@ -107,7 +60,7 @@ class BudgetGateProvider(ResourceProvider):
         deferred = {item.name: d.to_dict()["next_window_start"]
                     for item, d in zip(items, decisions, strict=True) if d.kind == "deferred"}
         alerts = sum(1 for d in decisions if d.kind == "alert")
-        return {**{k: props.get(k) for k in _INPUT_KEYS}, "reserved": reserved, "released": released,
+        return {**{k: props.get(k) for k in INPUT_KEYS}, "reserved": reserved, "released": released,
                 "deferred": deferred, "alerts": alerts, "spend": spend,
                 "outcome": "deferred" if deferred else ("alert" if alerts else "approved")}
 
@@ -119,7 +72,7 @@ class BudgetGateProvider(ResourceProvider):
         return UpdateResult(self._apply(news, olds))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        controller = _controller(props)
+        controller = controller_of(props)
         for rid in props.get("reserved", []) or []:
             controller.release(rid)  # releases only what is reserved and not yet spent
         controller.ledger.close()

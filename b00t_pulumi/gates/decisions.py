@@ -23,12 +23,6 @@ DEFERRED_UNTIL = "b00t.io/deferred-until"
 EPOCH_ANNOTATIONS = (PLANNED_START, PLANNED_GPU, PLANNED_NODE, SUSPENDED_UNTIL, EPOCH_DEFERRED)
 
 
-def reservation_id(constraint_id: str, item_id: str, window_key: str) -> str:
-    """The gate's ledger id of one item (``job/NAME``, ``deployment/NAME``) in one window: stable, so
-    re-running an update in the window never counts twice (the operator uses the same ids)."""
-    return f"{constraint_id}:{item_id}:{window_key}"
-
-
 @dataclass(frozen=True)
 class GateFields:
     labels: dict[str, str] = field(default_factory=dict)  # on the object and on its pods

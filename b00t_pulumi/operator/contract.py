@@ -18,11 +18,14 @@ Kueue (v1beta2, read from the v0.19.2 module): the AdmissionCheck ``b00t-budget`
 
 from __future__ import annotations
 
+from b00t_pulumi.gates.budget_check import reservation_id as gate_reservation_id
 from b00t_pulumi.gates.decisions import DEFERRED_UNTIL as DEFERRED_UNTIL
 from b00t_pulumi.gates.decisions import PLANNED_NODE as PLANNED_NODE
 from b00t_pulumi.gates.decisions import PLANNED_START as PLANNED_START
 from b00t_pulumi.gates.decisions import SUSPENDED_UNTIL as SUSPENDED_UNTIL
-from b00t_pulumi.gates.decisions import reservation_id as gate_reservation_id
+from b00t_pulumi.plan import kueue as _planned_kueue
+from b00t_pulumi.plan.labels import QUEUE_LABEL as QUEUE_LABEL
+from b00t_pulumi.plan.planner import AFTER_JOBS as AFTER_JOBS
 
 # -- annotations (the planner's and the gates' side of the contract) ----------------------------
 BUDGET_CONSTRAINT = "b00t.io/budget-constraint"
@@ -30,7 +33,6 @@ ESTIMATED_COST = "b00t.io/estimated-cost"
 ESTIMATED_DAILY_COST = "b00t.io/estimated-daily-cost"
 BUDGET_CURRENCY = "b00t.io/budget-currency"
 GPU_TYPE = "b00t.io/gpu-type"
-AFTER_JOBS = "b00t.io/after-jobs"
 REPLICAS = "b00t.io/replicas"
 
 #: annotations whose presence makes a Job or Deployment the operator's business
@@ -42,9 +44,8 @@ KUEUE_VERSION = "v1beta2"
 KUEUE_API = f"{KUEUE_GROUP}/{KUEUE_VERSION}"
 WORKLOADS = "workloads"
 ADMISSION_CHECKS = "admissionchecks"
-QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
-ADMISSION_CHECK_NAME = "b00t-budget"
-CONTROLLER_NAME = "b00t.io/budget"
+ADMISSION_CHECK_NAME = _planned_kueue.ADMISSION_CHECK  # the planner creates it, the operator answers it
+CONTROLLER_NAME = _planned_kueue.ADMISSION_CONTROLLER
 ACTIVE_CONDITION = "Active"
 FIELD_MANAGER = "b00t-operator"  # server-side apply owner of what the operator writes
 

@@ -1,4 +1,4 @@
-"""Environment values of containers: ``${VAR}`` / ``${VAR:-default}`` expansion and secrets.
+"""Environment values of containers: expansion (b00t_pulumi.expand) and secrets.
 
 Values are expanded at plan time from the deployer's environment, as upstream b00t does on the
 host. Values whose name says they are secret (PASSWORD, TOKEN, SECRET, KEY, CREDENTIALS, WEBHOOK)
@@ -9,10 +9,10 @@ never as a plain env value.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 
-_REF = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<default>[^}]*))?\}")
+from b00t_pulumi.expand import Expanded, expand, variables
+
 _SECRET_WORDS = {"PASSWORD", "PASSWD", "PASS", "TOKEN", "SECRET", "KEY", "APIKEY", "CREDENTIALS", "WEBHOOK", "DSN"}
 
 
@@ -35,28 +35,6 @@ class SecretValue:
         return f"SecretValue(template={self.template!r})"
 
 
-@dataclass(frozen=True)
-class Expanded:
-    value: str
-    missing: tuple[str, ...]  # variables with no value and no default
-
-
-def expand(template: str, environ: Mapping[str, str]) -> Expanded:
-    """Expand ``${VAR}`` and ``${VAR:-default}`` (``$${`` stays literal)."""
-    missing: list[str] = []
-
-    def sub(m: re.Match[str]) -> str:
-        name, default = m.group("name"), m.group("default")
-        if name in environ and environ[name] != "":
-            return environ[name]
-        if default is not None:
-            return default
-        missing.append(name)
-        return ""
-
-    return Expanded(_REF.sub(sub, template), tuple(missing))
-
-
 def is_secret_name(name: str) -> bool:
     words = set(re.split(r"[^A-Za-z0-9]+", name.upper()))
     return bool(words & _SECRET_WORDS) or any(w.endswith(("PASSWORD", "TOKEN", "SECRET", "APIKEY")) for w in words)
@@ -66,5 +44,22 @@ def is_webhook_url(value: str) -> bool:
     return bool(re.match(r"^https?://", value)) and "/webhook" in value
 
 
-def is_secret(name: str, template: str) -> bool:
-    return is_secret_name(name) or is_webhook_url(template)
+# A password inside a URL (scheme://user:pass@host) or a DSN (password=..., pwd=...).
+_URL_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@:\s]*:[^/@\s]+@")
+_DSN_PASSWORD = re.compile(r"(?i)(?:^|[\s;&?])(?:password|passwd|pwd)=[^\s;&]+")
+
+
+def has_password(value: str) -> bool:
+    """True for ``postgres://user:pass@host/db`` or ``host=db password=x``: a secret inside a value."""
+    return bool(_URL_PASSWORD.search(value) or _DSN_PASSWORD.search(value))
+
+
+def is_secret(name: str, template: str, value: str | None = None) -> bool:
+    """Secret by its name, by being a webhook URL, or by carrying a password (in the datum's text or in
+    the value it expands to)."""
+    return (is_secret_name(name) or is_webhook_url(template) or has_password(template)
+            or (value is not None and (is_webhook_url(value) or has_password(value))))
+
+
+__all__ = ["Expanded", "SecretValue", "expand", "has_password", "is_secret", "is_secret_name", "is_webhook_url",
+           "variables"]

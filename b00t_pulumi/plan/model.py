@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from b00t_pulumi.datum.models import JobDatum, StackDatum
+from b00t_pulumi.errors import Problem
+from b00t_pulumi.plan.network import Endpoint
 from b00t_pulumi.plan.objects import K8sObject, namespace_object, sort_for_apply
 
 
@@ -13,23 +15,6 @@ def _standalone(namespace: str, has_budget: bool, objects: list[K8sObject]) -> l
     from b00t_pulumi.plan.crds import budget_constraint_crd
 
     return [namespace_object(namespace), *([budget_constraint_crd()] if has_budget else []), *objects]
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """A Service of a stack member that jobs can wait for and call."""
-
-    member: str  # member datum name, also the Service name
-    namespace: str
-    ports: tuple[int, ...]
-
-    @property
-    def host(self) -> str:
-        return f"{self.member}.{self.namespace}.svc.cluster.local"
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.ports[0]}"
 
 
 @dataclass
@@ -41,6 +26,7 @@ class StackPlan:
     budget_secrets: list[K8sObject] = field(default_factory=list)  # its webhook Secret
     endpoints: list[Endpoint] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # keys without effect, unset variables, ...
 
     def all_objects(self) -> list[K8sObject]:
         return sort_for_apply([*self.objects, *self.budget_secrets, *([self.budget] if self.budget else [])])
@@ -58,6 +44,7 @@ class JobPlan:
     budget: K8sObject | None = None
     budget_secrets: list[K8sObject] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def job_object(self) -> K8sObject:
@@ -85,6 +72,13 @@ class ClusterPlan:
         """The planner's notes (members not deployed, bind mounts made PVCs, ...), each once."""
         notes = self.notes + [n for s in self.stacks for n in s.notes] + [n for j in self.jobs for n in j.notes]
         return list(dict.fromkeys(notes))
+
+    def all_warnings(self) -> list[Problem]:
+        """The plans' warnings (a key without effect where it stands, ...), each once."""
+        seen: dict[str, Problem] = {}
+        for p in [w for s in self.stacks for w in s.warnings] + [w for j in self.jobs for w in j.warnings]:
+            seen.setdefault(str(p), p)
+        return list(seen.values())
 
     def all_objects(self) -> list[K8sObject]:
         objs = [*self.namespaces, *self.crds, *self.kueue, *self.time_slicing]

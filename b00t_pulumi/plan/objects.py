@@ -10,7 +10,7 @@ MANAGED_BY = "b00t-pulumi"
 
 # Apply order: what others refer to comes first; CRDs before their CRs.
 _ORDER = [
-    "Namespace", "CustomResourceDefinition", "ResourceFlavor", "ClusterQueue", "LocalQueue",
+    "Namespace", "CustomResourceDefinition", "ResourceFlavor", "AdmissionCheck", "ClusterQueue", "LocalQueue",
     "WorkloadPriorityClass", "ConfigMap", "Secret", "PersistentVolumeClaim", "Service", "Deployment",
     "HorizontalPodAutoscaler", "Job", "BudgetConstraint", "AiMlPipeline", "ClusterPolicy",
     "Workflow", "Pipeline",

@@ -1,51 +1,56 @@
 """The planner: datums + environment settings -> Kubernetes object dicts with stable names.
 
-Pure: no pulumi, no network. The CLI prints these objects; the Pulumi components create them.
+Pure: no pulumi, no network. The CLI prints these objects; the Pulumi components create them. The
+decisions live here (members, GPU needs, namespaces, waits, what a key means where it stands); the
+objects come from one builder per kind (workloads, network, storage, kueue, gpu, crds) and the
+labels every object of a stack carries from ``labels``.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from b00t_pulumi.datum.catalog import Catalog
-from b00t_pulumi.datum.models import (
-    AiModelDatum,
-    CliDatum,
-    Datum,
-    DockerDatum,
-    JobDatum,
-    K8sDatum,
-    StackDatum,
-)
-from b00t_pulumi.datum.orchestration import BudgetConstraint, GpuEpoch, GpuRequirements, Orchestration
+from b00t_pulumi.datum.models import AiModelDatum, CliDatum, Datum, DockerDatum, JobDatum, K8sDatum, StackDatum
+from b00t_pulumi.datum.orchestration import BudgetConstraint, Orchestration
 from b00t_pulumi.datum.quantities import format_duration, to_dns1123
 from b00t_pulumi.errors import PlanError, Problem, display_path
-from b00t_pulumi.plan import crds, gpu
+from b00t_pulumi.gpu.capacity import GPU_RESOURCE, GpuCapacity
+from b00t_pulumi.plan import crds, gpu, kueue, labels, network, storage, workloads
 from b00t_pulumi.plan.env import SecretValue, expand, is_secret
-from b00t_pulumi.plan.model import ClusterPlan, Endpoint, JobPlan, StackPlan
+from b00t_pulumi.plan.model import ClusterPlan, JobPlan, StackPlan
+from b00t_pulumi.plan.needs import GpuNeed, job_need, member_needs
+from b00t_pulumi.plan.needs import required_stacks as _required_stacks
+from b00t_pulumi.plan.network import Endpoint
 from b00t_pulumi.plan.objects import MANAGED_BY, K8sObject, meta, namespace_object, sort_for_apply
 from b00t_pulumi.settings import EnvironmentSettings
+from b00t_pulumi.simulation.durations import pod_annotations as simulated_run
 
-WAIT_IMAGE = "busybox:1.36"
-QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 DEFAULT_NAMESPACE = "default"
+AFTER_JOBS = "b00t.io/after-jobs"
+# Keys of [b00t.orchestration] that only stacks and jobs use: on a member datum they change nothing.
+_MEMBER_NO_EFFECT = {
+    "queue_name": "set queue_name on the stack",
+    "budget_constraint": "put the budget on the stack",
+    "budget_currency": "set budget_currency on the stack",
+    "schedule_type": "set schedule_type on the stack",
+    "requires_stacks": "a member runs as part of its stack",
+    "estimated_duration": "only jobs have a duration",
+    "k8s": "set [b00t.orchestration.k8s] on the stack",
+}
+_SCHEDULE_NEEDS = {
+    "gpu_affinity": ("a GPU batch group", "gpu_batch_group or gpu_requirements"),
+    "queue_based": ("a Kueue queue", "queue_name"),
+    "budget_aware": ("a budget", "budget_constraint"),
+}
 
 
-@dataclass(frozen=True)
-class GpuNeed:
-    """The GPUs a container gets, and how it batches."""
-
-    requirements: GpuRequirements
-    batch_group: str | None
-    epoch: GpuEpoch | None
-
-    @property
-    def model_id(self) -> str | None:
-        return self.epoch.model_id if self.epoch else None
+def _where(d: Datum) -> str:
+    return display_path(d.source) if d.source else d.id
 
 
 class Planner:
@@ -57,10 +62,12 @@ class Planner:
         self.settings = settings or EnvironmentSettings()
         self.environ: Mapping[str, str] = os.environ if environ is None else environ
 
-    # ------------------------------------------------------------------ helpers
-    def _where(self, d: Datum) -> str:
-        return display_path(d.source) if d.source else d.id
+    @cached_property
+    def capacity(self) -> GpuCapacity:
+        """The environment's GPU capacity model (b00t_pulumi.gpu.capacity)."""
+        return GpuCapacity.from_inventory(self.settings.gpu_inventory)
 
+    # ------------------------------------------------------------------ decisions
     def namespace_for(self, d: StackDatum | JobDatum) -> str:
         """The environment's namespace wins; else the datum's; else a required stack's; else default."""
         if self.settings.namespace:
@@ -68,25 +75,84 @@ class Planner:
         if d.orch.k8s and d.orch.k8s.namespace:
             return d.orch.k8s.namespace
         if isinstance(d, JobDatum):
-            for ref in d.orch.requires_stacks:
-                st = self.catalog.find(ref if ref.endswith(".stack") else f"{ref}.stack")
-                if isinstance(st, StackDatum):
-                    return self.namespace_for(st)
+            for st in self.required_stacks(d):
+                return self.namespace_for(st)
         return DEFAULT_NAMESPACE
 
-    def _base_labels(self, name: str, part_of: str) -> dict[str, str]:
-        return {
-            "app.kubernetes.io/name": name,
-            "app.kubernetes.io/instance": part_of,
-            "app.kubernetes.io/part-of": part_of,
-            "app.kubernetes.io/managed-by": MANAGED_BY,
-        }
+    def required_stacks(self, job: JobDatum) -> list[StackDatum]:
+        return _required_stacks(self.catalog, job)
+
+    def gpu_members(self, stack: StackDatum, dockers: list[DockerDatum]) -> dict[str, GpuNeed]:
+        return member_needs(self.catalog, stack, dockers)
+
+    def job_gpu_need(self, job: JobDatum) -> GpuNeed | None:
+        return job_need(self.catalog, job)
 
     def gpu_price(self, gpu_type: str | None) -> Decimal:
         return self.settings.prices.per_gpu_hour(gpu_type)
 
-    def _env(self, owner: str, owner_datum: Datum, layers: Iterable[Mapping[str, str]], namespace: str,
-             labels: dict[str, str], problems: list[Problem]) -> tuple[list[dict[str, Any]], K8sObject | None]:
+    def check_need(self, need: GpuNeed, where: str) -> None:
+        """What the GPU nodes of the environment cannot give ``need``: an error before anything is created."""
+        req = need.requirements
+        if req.shared and req.count > 1:
+            raise PlanError([Problem(where, "b00t.orchestration.gpu_requirements.count",
+                                     f"a time-sliced GPU is requested one at a time (failRequestsGreaterThanOne): "
+                                     f"count is {req.count}; use count = 1 or shared = false")])
+        t = need.gpu_type
+        if not t or not self.settings.gpu_inventory.nodes or not req.count:
+            return
+        classes = self.capacity.classes_of(t)
+        if not classes:
+            raise PlanError([Problem(where, "b00t.orchestration.gpu_requirements.gpu_type",
+                                     f"{t}: b00t:gpuInventory has no {t} node (it has "
+                                     f"{', '.join(self.capacity.types()) or 'none'}): add one, or change gpu_type")])
+        if not need.shared and all(c.shared for c in classes):
+            listed = ", ".join(str(c.slots) for c in classes)
+            raise PlanError([Problem(where, "b00t.orchestration.gpu_requirements.shared",
+                                     f"every {t} node in b00t:gpuInventory is time-sliced (slots {listed}), so no pod "
+                                     "gets a GPU of its own: set shared = true, or add a node with slots = 1")])
+        slots = self.capacity.max_slots(t)
+        if need.epoch and need.shared and need.epoch.max_concurrent_jobs > slots:
+            raise PlanError([Problem(where, "b00t.orchestration.gpu_epoch.max_concurrent_jobs",
+                                     f"{need.epoch.max_concurrent_jobs} jobs at once on one {t} GPU, but its "
+                                     f"time-slicing gives {slots} slots (b00t:gpuInventory slots): at most {slots}, "
+                                     "or raise slots")])
+
+    def _member_warnings(self, stack: StackDatum, d: DockerDatum) -> list[Problem]:
+        out: list[Problem] = []
+        if d.orchestration is None:
+            return out
+        for key, hint in _MEMBER_NO_EFFECT.items():
+            if key in d.orchestration.model_fields_set:
+                out.append(Problem(_where(d), f"b00t.orchestration.{key}",
+                                   f"has no effect on a member of stack {stack.name} ({hint}: {_where(stack)})",
+                                   "warning"))
+        return out
+
+    def _schedule_warnings(self, d: StackDatum | JobDatum, has_gpu: bool) -> list[Problem]:
+        st = d.orch.schedule
+        if st not in _SCHEDULE_NEEDS:
+            return []
+        o = d.orch
+        present = {"gpu_affinity": has_gpu or bool(o.gpu_batch_group), "queue_based": bool(o.queue_name),
+                   "budget_aware": bool(o.budget_constraint) or any(s.orch.budget_constraint for s in (
+                       self.required_stacks(d) if isinstance(d, JobDatum) else []))}[st]
+        if present:
+            return []
+        what, key = _SCHEDULE_NEEDS[st]
+        return [Problem(_where(d), "b00t.orchestration.schedule_type",
+                        f"{st!r} schedules by {what}, but the datum has none: set {key} (else the label "
+                        "b00t.io/schedule-type is its only effect)", "warning")]
+
+    def _expand(self, owner: Datum, key: str, template: str, warnings: list[Problem]) -> str:
+        exp = expand(template, self.environ)
+        if exp.missing:
+            warnings.append(Problem(_where(owner), key, f"${{{exp.missing[0]}}} is not set and has no default: "
+                                    "it expands to nothing", "warning"))
+        return exp.value
+
+    def _env(self, owner: str, owner_datum: Datum, layers: list[Mapping[str, str]], namespace: str,
+             object_labels: dict[str, str], warnings: list[Problem]) -> tuple[list[dict[str, Any]], K8sObject | None]:
         """Container env (plain values and secretKeyRefs) and the Secret holding the secret ones."""
         merged: dict[str, str] = {}
         for layer in layers:
@@ -97,124 +163,54 @@ class Planner:
         for name in sorted(merged):
             template = merged[name]
             exp = expand(template, self.environ)
-            if is_secret(name, template):
+            if is_secret(name, template, exp.value):
                 secret_data[name] = SecretValue(exp.value, template, not exp.missing)
                 env.append({"name": name, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": name}}})
             else:
                 if exp.missing:
-                    problems.append(Problem(self._where(owner_datum), f"env.{name}",
+                    warnings.append(Problem(_where(owner_datum), f"env.{name}",
                                             f"${{{exp.missing[0]}}} is not set and has no default: "
                                             "the value is empty", "warning"))
                 env.append({"name": name, "value": exp.value})
         secret = None
         if secret_data:
             secret = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-                      "metadata": meta(secret_name, namespace, labels=labels), "stringData": secret_data}
+                      "metadata": meta(secret_name, namespace, labels=object_labels), "stringData": secret_data}
         return env, secret
 
-    def _resources(self, orch: Orchestration, fallback: Orchestration | None,
-                   need: GpuNeed | None) -> dict[str, Any]:
-        rr = orch.resource_requirements or (fallback.resource_requirements if fallback else None)
-        requests: dict[str, str] = {}
-        limits: dict[str, str] = {}
-        if rr and rr.cpu:
-            requests["cpu"] = rr.cpu
-        if rr and rr.memory:
-            requests["memory"] = rr.memory
-            limits["memory"] = rr.memory
-        if need and need.requirements.count:
-            limits[gpu.GPU_RESOURCE] = str(need.requirements.count)
-        out: dict[str, Any] = {}
-        if requests:
-            out["requests"] = requests
-        if limits:
-            out["limits"] = limits
-        return out
-
-    def _gpu_scheduling(self, pod: dict[str, Any], need: GpuNeed, where: str) -> None:
-        req = need.requirements
-        affinity: dict[str, Any] = {}
-        if req.gpu_type:
-            affinity["nodeAffinity"] = gpu.node_affinity(req.gpu_type, shared=req.shared, where=where)
-        if need.batch_group:
-            affinity["podAffinity"] = gpu.batch_pod_affinity(need.batch_group, need.model_id)
-        if affinity:
-            pod["affinity"] = affinity
-        pod["tolerations"] = [dict(gpu.GPU_TOLERATION)]
-
-    def _gpu_labels(self, need: GpuNeed | None) -> dict[str, str]:
-        out: dict[str, str] = {}
-        if need and need.batch_group:
-            out["b00t.io/gpu-batch-group"] = need.batch_group
-        if need and need.model_id:
-            out["b00t.io/model-id"] = need.model_id
-        return out
-
-    def _gpu_annotations(self, need: GpuNeed | None) -> dict[str, str]:
+    @staticmethod
+    def _gpu_annotations(need: GpuNeed | None) -> dict[str, str]:
         out: dict[str, str] = {}
         if need is None:
             return out
-        if need.requirements.gpu_type:
-            out["b00t.io/gpu-type"] = need.requirements.gpu_type
+        if need.gpu_type:
+            out["b00t.io/gpu-type"] = need.gpu_type
         if need.requirements.memory:
             out["b00t.io/gpu-memory"] = need.requirements.memory
-        if need.requirements.shared:
+        if need.shared:
             out["b00t.io/gpu-shared"] = "true"
         if need.epoch:
             out["b00t.io/gpu-epoch-window"] = format_duration(need.epoch.batch_window)
             out["b00t.io/gpu-epoch-max-concurrent-jobs"] = str(need.epoch.max_concurrent_jobs)
         return out
 
-    def _check_shared(self, need: GpuNeed, where: str) -> None:
-        if need.requirements.shared and need.requirements.count > 1:
-            raise PlanError([Problem(where, "b00t.orchestration.gpu_requirements.count",
-                                     f"a time-sliced GPU is requested one at a time (failRequestsGreaterThanOne): "
-                                     f"count is {need.requirements.count}; use count = 1 or shared = false")])
-
-    # ------------------------------------------------------------------ GPU members
-    def gpu_members(self, stack: StackDatum, dockers: list[DockerDatum]) -> dict[str, GpuNeed]:
-        """Which docker members get GPUs: their own gpu_requirements, the stack's gpu_members, or
-        the only docker member of a stack with gpu_requirements. Several members and no choice is an error."""
-        so = stack.orch
-        out: dict[str, GpuNeed] = {}
-        for d in dockers:
-            if d.orch.gpu_requirements:
-                out[d.id] = GpuNeed(d.orch.gpu_requirements, d.orch.gpu_batch_group or so.gpu_batch_group,
-                                    d.orch.gpu_epoch or so.gpu_epoch)
-        if so.gpu_requirements is None:
-            return out
-        stack_need = GpuNeed(so.gpu_requirements, so.gpu_batch_group, so.gpu_epoch)
-        chosen = so.k8s.gpu_members if so.k8s and so.k8s.gpu_members is not None else None
-        if chosen is not None:
-            ids = {d.id: d for d in dockers}
-            for i, ref in enumerate(chosen):
-                target = self.catalog.find(ref)
-                if target is None or target.id not in ids:
-                    raise PlanError([Problem(self._where(stack), f"b00t.orchestration.k8s.gpu_members[{i}]",
-                                             f"{ref!r} is not a docker member of this stack; docker members: "
-                                             f"{', '.join(sorted(ids)) or '(none)'}")])
-                out.setdefault(target.id, stack_need)
-            return out
-        if out:
-            return out  # members declared their own GPUs; the stack's requirements describe them
-        if len(dockers) == 1:
-            out[dockers[0].id] = stack_need
-            return out
-        if not dockers:
-            return out
-        names = ", ".join(d.id for d in dockers)
-        raise PlanError([Problem(
-            self._where(stack), "b00t.orchestration.gpu_requirements",
-            f"the stack asks for GPUs but has {len(dockers)} docker members ({names}): say which get them "
-            "with [b00t.orchestration.k8s] gpu_members = [\"<name>.docker\", ...], or put gpu_requirements "
-            "in the member datums")])
+    def _waits(self, endpoints: list[Endpoint], what: str, owner: str, notes: list[str]) -> list[dict[str, Any]]:
+        out = []
+        for ep in endpoints:
+            c = network.wait_container(ep, what)
+            if c is None:
+                notes.append(f"{owner}: {ep.member} ({what}) has only UDP ports: nothing can probe them with "
+                             "nc -z, so it does not wait for them")
+            else:
+                out.append(c)
+        return out
 
     # ------------------------------------------------------------------ stacks
     def plan_stack(self, name_or_stack: str | StackDatum) -> StackPlan:
         stack = name_or_stack if isinstance(name_or_stack, StackDatum) else self.catalog.stack(name_or_stack)
         ns = self.namespace_for(stack)
         plan = StackPlan(stack=stack, namespace=ns)
-        problems: list[Problem] = []
+        warnings: list[Problem] = []
         members = self.catalog.members(stack)
         dockers = [m for m in members if isinstance(m, DockerDatum)]
         models = [m for m in members if isinstance(m, AiModelDatum)]
@@ -226,39 +222,57 @@ class Planner:
                 plan.notes.append(f"{m.id} is a Helm chart{chart}: install it with helm; not rendered here")
             elif not isinstance(m, DockerDatum | AiModelDatum):
                 plan.notes.append(f"{m.id}: type {m.type!r} is not deployed by b00t-pulumi")
+        for d in dockers:
+            warnings += self._member_warnings(stack, d)
         needs = self.gpu_members(stack, dockers)
+        for d_id, member_need in needs.items():
+            self.check_need(member_need, member_need.source.split(": ")[0] or d_id)
+        warnings += self._schedule_warnings(stack, bool(needs))
         so = stack.orch
-        budget_name = f"{stack.name}-budget" if so.budget_constraint else None
         k8s = so.k8s
+        budget_name = f"{stack.name}-budget" if so.budget_constraint else None
+        claims: dict[str, K8sObject] = {}
 
         model_volumes: list[tuple[AiModelDatum, str]] = []
         for model in models:
             claim = f"{to_dns1123(model.name, 50)}-models"
             model_volumes.append((model, claim))
-            plan.objects.append(self._pvc(claim, ns, self._base_labels(to_dns1123(model.name), stack.name)
-                                          | {"b00t.io/stack": stack.name, "b00t.io/ai-model": to_dns1123(model.name)},
-                                          self.settings.model_volume_size, "ReadWriteOnce"))
+            claims[claim] = storage.claim(claim, ns, labels.of_stack(stack.name, to_dns1123(model.name))
+                                          | {"b00t.io/ai-model": to_dns1123(model.name)},
+                                          self.settings.model_volume_size, self.settings.model_volume_access_mode,
+                                          self.settings.storage_class)
         if models:
             plan.notes.append("model weights are not copied: fill the PVCs "
                               + ", ".join(c for _, c in model_volumes) + " once (e.g. a download Job)")
 
+        # Services first: members that depend on other members wait for them.
+        endpoints: dict[str, Endpoint] = {}
+        for d in dockers:
+            ports, host_bound = network.service_ports(d.run.ports)
+            for p in host_bound:
+                warnings.append(Problem(_where(d), "b00t.docker_args",
+                                        f"-p {p.host_ip}:{p.host_port}:{p.container_port} publishes on one host "
+                                        "address only: the container declares the port, but no Service exposes it",
+                                        "warning"))
+            if ports and d.image:
+                endpoints[d.id] = Endpoint(d.name, ns, tuple(ports))
+        plan.endpoints = list(endpoints.values())
+
         for d in dockers:
             if not d.image:
-                problems.append(Problem(self._where(d), "b00t.image",
-                                        "required to deploy: Kubernetes runs a pushed image; this datum has none"))
+                warnings.append(Problem(_where(d), "b00t.image",
+                                        "required to deploy: Kubernetes runs a pushed image; this datum has none",
+                                        "error"))
                 continue
             need = needs.get(d.id)
-            if need:
-                self._check_shared(need, self._where(d))
-            labels = self._base_labels(d.name, stack.name) | {"b00t.io/stack": stack.name,
-                                                              "b00t.io/member": d.id} | self._gpu_labels(need)
-            if so.queue_name:
-                labels[QUEUE_LABEL] = so.queue_name
-            selector = {"app.kubernetes.io/name": d.name, "app.kubernetes.io/instance": stack.name}
+            obj_labels = labels.of_stack(stack.name, d.name)
+            wl_labels = obj_labels | {labels.MEMBER_LABEL: d.id} | labels.schedule(so) \
+                | labels.gpu(need.batch_group if need else None, need.model_id if need else None) \
+                | labels.queue(so.queue_name)
+            selector = labels.selector(d.name, stack.name)
             args = d.run
             # Upstream semantics: the member's own env, then docker -e, then the stack's env on top.
-            env, secret = self._env(d.name, d, [args.env, d.env, stack.env], ns,
-                                    self._base_labels(d.name, stack.name) | {"b00t.io/stack": stack.name}, problems)
+            env, secret = self._env(d.name, d, [args.env, d.env, stack.env], ns, obj_labels, warnings)
             if secret:
                 plan.objects.append(secret)
             if args.restart and args.restart.split(":")[0] == "no":
@@ -271,10 +285,10 @@ class Planner:
             for vol in args.volumes:
                 claim = f"{d.name}-{vol.claim_suffix()}"[:63].rstrip("-")
                 vname = to_dns1123(vol.claim_suffix(), 63)
-                plan.objects.append(self._pvc(claim, ns, self._base_labels(d.name, stack.name)
-                                              | {"b00t.io/stack": stack.name},
-                                              (k8s.storage if k8s and k8s.storage else self.settings.volume_size),
-                                              "ReadWriteOnce", k8s.storage_class if k8s else None))
+                claims[claim] = storage.claim(claim, ns, obj_labels,
+                                              k8s.storage if k8s and k8s.storage else self.settings.volume_size,
+                                              storage.RWO, (k8s.storage_class if k8s else None)
+                                              or self.settings.storage_class)
                 if not vol.is_named:
                     plan.notes.append(f"{d.id}: bind mount {vol.source} became PersistentVolumeClaim {claim}")
                 volumes.append({"name": vname, "persistentVolumeClaim": {"claimName": claim}})
@@ -285,106 +299,117 @@ class Planner:
                     volumes.append({"name": vname, "persistentVolumeClaim": {"claimName": claim, "readOnly": True}})
                     mounts.append({"name": vname, "mountPath": model.mount_path, "readOnly": True})
 
-            container: dict[str, Any] = {"name": d.name, "image": d.image}
-            if d.command:
-                container["command"] = list(d.command)
-            if d.args:
-                container["args"] = list(d.args)
-            if args.ports:
-                container["ports"] = [{"name": f"p{p.container_port}", "containerPort": p.container_port,
-                                       "protocol": p.protocol} for p in args.ports]
-            if env:
-                container["env"] = env
-            res = self._resources(d.orch, so, need)
-            if res:
-                container["resources"] = res
-            if mounts:
-                container["volumeMounts"] = mounts
-            pod: dict[str, Any] = {"containers": [container]}
+            rr = d.orch.resource_requirements or so.resource_requirements
+            c = workloads.container(
+                d.name, self._expand(d, "b00t.image", d.image, warnings),
+                command=[self._expand(d, f"b00t.command[{i}]", a, warnings) for i, a in enumerate(d.command or [])],
+                args=[self._expand(d, f"b00t.args[{i}]", a, warnings) for i, a in enumerate(d.args)],
+                env=env, res=workloads.resources(rr, need), ports=network.container_ports(args.ports), mounts=mounts)
+            pod: dict[str, Any] = {"containers": [c]}
+            init = self._member_waits(stack, d, endpoints, plan.notes)
+            if init:
+                pod["initContainers"] = init
             if volumes:
                 pod["volumes"] = volumes
             if need:
-                self._gpu_scheduling(pod, need, self._where(d))
+                gpu.scheduling(pod, need, self.capacity, _where(d))
 
             annotations = self._gpu_annotations(need)
-            if budget_name:
-                annotations["b00t.io/budget-constraint"] = budget_name
-                replicas_for_cost = (k8s.max_replicas if k8s and k8s.enable_auto_scaling
-                                     else (k8s.replicas if k8s and k8s.replicas is not None else 1))
+            if budget_name and so.budget_constraint:
+                annotations |= labels.budget(budget_name, so.budget_constraint, so.currency)
                 annotations["b00t.io/estimated-daily-cost"] = crds.money_str(
-                    self.deployment_daily_cost(need, replicas_for_cost))
-                annotations["b00t.io/budget-currency"] = self.settings.prices.currency
+                    self.deployment_daily_cost(need, self._cost_replicas(stack)))
 
-            spec: dict[str, Any] = {
-                "selector": {"matchLabels": selector},
-                "template": {"metadata": meta("", labels=labels | selector, annotations=annotations or None),
-                             "spec": pod},
-            }
-            del spec["template"]["metadata"]["name"]
-            if k8s and k8s.enable_auto_scaling:
-                if k8s.min_replicas == 0:
-                    plan.notes.append(f"{d.id}: min_replicas = 0 became 1 (HPA scale to zero needs the "
-                                      "HPAScaleToZero feature gate)")
-            else:
-                spec["replicas"] = k8s.replicas if k8s and k8s.replicas is not None else 1
-            plan.objects.append({"apiVersion": "apps/v1", "kind": "Deployment",
-                                 "metadata": meta(d.name, ns, labels=labels, annotations=annotations or None),
-                                 "spec": spec})
-            if k8s and k8s.enable_auto_scaling:
-                plan.objects.append({
-                    "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
-                    "metadata": meta(d.name, ns, labels=self._base_labels(d.name, stack.name)
-                                     | {"b00t.io/stack": stack.name}),
-                    "spec": {
-                        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": d.name},
-                        "minReplicas": max(1, k8s.min_replicas),
-                        "maxReplicas": k8s.max_replicas,
-                        "metrics": [{"type": "Resource", "resource": {
-                            "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}],
-                    },
-                })
-            if args.ports:
-                plan.objects.append({
-                    "apiVersion": "v1", "kind": "Service",
-                    "metadata": meta(d.name, ns, labels=self._base_labels(d.name, stack.name)
-                                     | {"b00t.io/stack": stack.name}),
-                    "spec": {"selector": selector, "ports": [
-                        {"name": f"p{p.container_port}", "port": p.container_port,
-                         "targetPort": p.container_port, "protocol": p.protocol} for p in args.ports]},
-                })
-                plan.endpoints.append(Endpoint(d.name, ns, tuple(p.container_port for p in args.ports)))
+            autoscale, fixed = self._autoscaling(stack, d, need, pod, claims, rr, warnings)
+            plan.objects.append(workloads.deployment(d.name, ns, wl_labels, annotations, selector, pod,
+                                                     None if autoscale else fixed))
+            if autoscale:
+                assert k8s is not None
+                plan.objects.append(workloads.hpa(d.name, ns, obj_labels, max(1, k8s.min_replicas), autoscale))
+            if d.id in endpoints:
+                plan.objects.append(network.service(d.name, ns, obj_labels, selector, list(endpoints[d.id].ports)))
+        plan.objects = list(claims.values()) + plan.objects
 
         if so.budget_constraint and budget_name:
             b, extra = self._budget(budget_name, ns, "Stack", stack, so.budget_constraint, so)
             plan.budget = b
             plan.budget_secrets = extra
-        if problems and any(p.severity == "error" for p in problems):
-            raise PlanError([p for p in problems if p.severity == "error"])
-        plan.notes += [str(p) for p in problems]
+        errors = [p for p in warnings if p.severity == "error"]
+        if errors:
+            raise PlanError(errors)
+        plan.warnings = warnings
         plan.objects = sort_for_apply(plan.objects)
         return plan
 
-    def _pvc(self, name: str, ns: str, labels: dict[str, str], size: str, mode: str,
-             storage_class: str | None = None) -> K8sObject:
-        spec: dict[str, Any] = {"accessModes": [mode], "resources": {"requests": {"storage": size}}}
-        if storage_class or self.settings.storage_class:
-            spec["storageClassName"] = storage_class or self.settings.storage_class
-        return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta(name, ns, labels=labels),
-                "spec": spec}
+    def _member_waits(self, stack: StackDatum, d: DockerDatum, endpoints: dict[str, Endpoint],
+                      notes: list[str]) -> list[dict[str, Any]]:
+        """Init containers that wait for the Services of the members ``d`` depends on."""
+        deps: list[Endpoint] = []
+        for ref in d.depends_on:
+            target = self.catalog.find(ref)
+            if not isinstance(target, DockerDatum) or target.id == d.id:
+                continue  # host tools (cli) and datums outside the stack are b00t's, not Kubernetes'
+            if target.id in endpoints:
+                deps.append(endpoints[target.id])
+            elif target in self.catalog.members(stack):
+                notes.append(f"{d.id} depends on {target.id}, which has no Service to wait for: they start together")
+        return self._waits(deps, f"member of {stack.name}", d.id, notes)
+
+    def _cost_replicas(self, stack: StackDatum) -> int:
+        k8s = stack.orch.k8s
+        if k8s and k8s.enable_auto_scaling:
+            return k8s.max_replicas
+        return k8s.replicas if k8s and k8s.replicas is not None else 1
+
+    def _autoscaling(self, stack: StackDatum, d: DockerDatum, need: GpuNeed | None, pod: dict[str, Any],
+                     claims: dict[str, K8sObject], rr: Any, warnings: list[Problem]) -> tuple[int | None, int]:
+        """(HPA max replicas or None, fixed replicas when there is no HPA)."""
+        k8s = stack.orch.k8s
+        fixed = k8s.replicas if k8s and k8s.replicas is not None else 1
+        if not (k8s and k8s.enable_auto_scaling):
+            return None, fixed
+        key = "b00t.orchestration.k8s.enable_auto_scaling"
+        floor = max(1, k8s.min_replicas)
+        if k8s.min_replicas == 0:
+            warnings.append(Problem(_where(stack), "b00t.orchestration.k8s.min_replicas",
+                                    f"{d.id}: 0 became 1 (HPA scale to zero needs the HPAScaleToZero feature gate)",
+                                    "warning"))
+        if not (rr and rr.cpu):
+            warnings.append(Problem(_where(stack), key, f"{d.id} has no CPU request (resource_requirements.cpu), so "
+                                    f"a CPU HPA cannot scale it: no HPA, {floor} replica(s)", "warning"))
+            return None, floor
+        rwo = storage.mounts_rwo(pod, claims)
+        if rwo:
+            warnings.append(Problem(_where(stack), key, f"{d.id} mounts ReadWriteOnce claim(s) {', '.join(rwo)}: "
+                                    f"replicas on other nodes could not mount them, so no HPA, {floor} replica(s)",
+                                    "warning"))
+            return None, floor
+        top = k8s.max_replicas
+        if need and need.gpu_type and need.count and self.capacity.classes_of(need.gpu_type):
+            room = self.capacity.slices(need.gpu_type) // need.count
+            if top > room:
+                warnings.append(Problem(_where(stack), "b00t.orchestration.k8s.max_replicas",
+                                        f"{d.id}: {top} replicas need {top * need.count} {need.gpu_type} GPUs, the "
+                                        f"inventory has {self.capacity.slices(need.gpu_type)}: at most {room}",
+                                        "warning"))
+                top = max(room, floor)
+        if top <= floor:
+            return None, floor
+        return top, floor
 
     def _budget(self, name: str, ns: str, kind: str, owner: StackDatum | JobDatum, bc: BudgetConstraint,
                 orch: Orchestration) -> tuple[K8sObject, list[K8sObject]]:
-        labels = {"app.kubernetes.io/managed-by": MANAGED_BY, f"b00t.io/{kind.lower()}": owner.name}
+        obj_labels = {"app.kubernetes.io/managed-by": MANAGED_BY, f"b00t.io/{kind.lower()}": owner.name}
         extra: list[K8sObject] = []
         webhook = None
         if bc.n8n_webhook:
             secret_name = f"{name}-webhook"
             exp = expand(bc.n8n_webhook, self.environ)
             extra.append({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-                          "metadata": meta(secret_name, ns, labels=labels),
+                          "metadata": meta(secret_name, ns, labels=obj_labels),
                           "stringData": {"url": SecretValue(exp.value, bc.n8n_webhook, not exp.missing)}})
             webhook = (secret_name, "url")
-        cr = crds.budget_constraint_cr(name, ns, kind, owner.name, bc, orch.currency, labels, webhook)
+        cr = crds.budget_constraint_cr(name, ns, kind, owner.name, bc, orch.currency, obj_labels, webhook)
         return cr, extra
 
     def deployment_daily_cost(self, need: GpuNeed | None, replicas: int) -> Decimal:
@@ -408,28 +433,20 @@ class Planner:
         return None
 
     # ------------------------------------------------------------------ jobs
-    def required_stacks(self, job: JobDatum) -> list[StackDatum]:
-        out: list[StackDatum] = []
-        for ref in job.orch.requires_stacks:
-            st = self.catalog.find(ref if ref.endswith(".stack") else f"{ref}.stack")
-            if isinstance(st, StackDatum):
-                out.append(st)
+    def job_dependencies(self, job: JobDatum) -> list[JobDatum]:
+        """Jobs this job's ``depends_on`` names: it starts after they succeed."""
+        out = []
+        for ref in job.depends_on:
+            target = self.catalog.find(ref)
+            if isinstance(target, JobDatum) and target.id != job.id:
+                out.append(target)
         return out
-
-    def job_gpu_need(self, job: JobDatum) -> GpuNeed | None:
-        jo = job.orch
-        if not jo.gpu_requirements:
-            return None
-        stacks = self.required_stacks(job)
-        group = jo.gpu_batch_group or next((s.orch.gpu_batch_group for s in stacks if s.orch.gpu_batch_group), None)
-        epoch = jo.gpu_epoch or next((s.orch.gpu_epoch for s in stacks if s.orch.gpu_epoch), None)
-        return GpuNeed(jo.gpu_requirements, group, epoch)
 
     def plan_job(self, name_or_job: str | JobDatum, *, suspend: bool = False,
                  extra_labels: Mapping[str, str] | None = None,
                  extra_annotations: Mapping[str, str] | None = None) -> JobPlan:
         job = name_or_job if isinstance(name_or_job, JobDatum) else self.catalog.job(name_or_job)
-        where = self._where(job)
+        where = _where(job)
         if not job.image:
             steps = len(job.workflow_steps)
             detail = f" (a workflow-style job with {steps} steps for b00t's runner)" if steps else ""
@@ -437,49 +454,39 @@ class Planner:
                                      f"required to plan a Kubernetes Job{detail}: set b00t.image and command")])
         ns = self.namespace_for(job)
         plan = JobPlan(job=job, namespace=ns)
-        problems: list[Problem] = []
+        warnings: list[Problem] = []
         jo = job.orch
         need = self.job_gpu_need(job)
         if need:
-            self._check_shared(need, where)
-        labels = self._base_labels(job.name, job.name) | {"b00t.io/job": job.name} | self._gpu_labels(need)
-        labels.update(extra_labels or {})
-        if jo.queue_name:
-            labels[QUEUE_LABEL] = jo.queue_name
+            self.check_need(need, where)
+        warnings += self._schedule_warnings(job, need is not None)
+        job_labels = labels.of_job(job.name) | labels.schedule(jo) \
+            | labels.gpu(need.batch_group if need else None, need.model_id if need else None) \
+            | dict(extra_labels or {}) | labels.queue(jo.queue_name)
 
         init: list[dict[str, Any]] = []
         stack_env: dict[str, str] = {}
         for st in self.required_stacks(job):
             sp = self.plan_stack(st)
+            if not sp.endpoints:
+                plan.notes.append(f"{job.id} requires stack {st.name}, which has no Service: the job does not "
+                                  "wait for it")
+            init += self._waits(sp.endpoints, st.name, job.id, plan.notes)
             for ep in sp.endpoints:
-                checks = " && ".join(f"nc -z {ep.host} {p}" for p in ep.ports)
-                init.append({
-                    "name": f"wait-for-{ep.member}"[:63].rstrip("-"),
-                    "image": WAIT_IMAGE,
-                    "command": ["sh", "-c",
-                                f"until {checks}; do echo 'waiting for {ep.member} ({st.name})'; sleep 2; done; "
-                                f"echo '{ep.member} is ready'"],
-                })
-                stack_env[f"B00T_{to_dns1123(ep.member).upper().replace('-', '_')}_URL"] = ep.url
-        env, secret = self._env(job.name, job, [stack_env, job.env], ns,
-                                self._base_labels(job.name, job.name) | {"b00t.io/job": job.name}, problems)
+                stack_env[ep.env_name] = ep.url
+        env, secret = self._env(job.name, job, [stack_env, job.env], ns, labels.of_job(job.name), warnings)
         if secret:
             plan.objects.append(secret)
-        container: dict[str, Any] = {"name": job.name, "image": job.image}
-        if job.command:
-            container["command"] = list(job.command)
-        if job.args:
-            container["args"] = list(job.args)
-        if env:
-            container["env"] = env
-        res = self._resources(jo, None, need)
-        if res:
-            container["resources"] = res
-        pod: dict[str, Any] = {"restartPolicy": "Never", "containers": [container]}
+        c = workloads.container(
+            job.name, self._expand(job, "b00t.image", job.image, warnings),
+            command=[self._expand(job, f"b00t.command[{i}]", a, warnings) for i, a in enumerate(job.command or [])],
+            args=[self._expand(job, f"b00t.args[{i}]", a, warnings) for i, a in enumerate(job.args)],
+            env=env, res=workloads.resources(jo.resource_requirements, need))
+        pod: dict[str, Any] = {"restartPolicy": "Never", "containers": [c]}
         if init:
             pod["initContainers"] = init
         if need:
-            self._gpu_scheduling(pod, need, where)
+            gpu.scheduling(pod, need, self.capacity, where)
 
         annotations = self._gpu_annotations(need)
         cost = self.job_cost(job)
@@ -487,35 +494,32 @@ class Planner:
             annotations["b00t.io/estimated-cost"] = crds.money_str(cost)
             annotations["b00t.io/budget-currency"] = jo.currency if jo.budget_constraint else \
                 self.settings.prices.currency
-        budget_name = None
-        if jo.budget_constraint:
-            budget_name = f"{job.name}-budget"
-        else:
-            budget_name = next((f"{s.name}-budget" for s in self.required_stacks(job) if s.orch.budget_constraint),
-                               None)
-        if budget_name:
-            annotations["b00t.io/budget-constraint"] = budget_name
+        owner: StackDatum | JobDatum | None = job if jo.budget_constraint else next(
+            (s for s in self.required_stacks(job) if s.orch.budget_constraint), None)
+        if owner is not None and owner.orch.budget_constraint is not None:
+            annotations |= labels.budget(f"{owner.name}-budget", owner.orch.budget_constraint, owner.orch.currency)
         if jo.estimated_duration:
             annotations["b00t.io/estimated-duration"] = format_duration(jo.estimated_duration)
+        after = self.job_dependencies(job)
+        hold = suspend
+        if after:
+            annotations[AFTER_JOBS] = ",".join(sorted(j.name for j in after))
+            how = ("the b00t operator admits it through Kueue's b00t-budget AdmissionCheck" if jo.queue_name else
+                   "it is created suspended and the b00t operator unsuspends it")
+            plan.notes.append(f"{job.id} starts after {annotations[AFTER_JOBS]} succeed: {how} "
+                              "(without the operator, use stack to-argo or to-tekton)")
+            hold = hold or not jo.queue_name
         annotations.update(extra_annotations or {})
-        spec: dict[str, Any] = {
-            "backoffLimit": 2,
-            "template": {"metadata": {"labels": dict(sorted(labels.items())),
-                                      **({"annotations": dict(sorted(annotations.items()))} if annotations else {})},
-                         "spec": pod},
-        }
-        if suspend:
-            spec["suspend"] = True
-        plan.objects.append({"apiVersion": "batch/v1", "kind": "Job",
-                             "metadata": meta(job.name, ns, labels=labels, annotations=annotations or None),
-                             "spec": spec})
+        pod_annotations = annotations | simulated_run(jo.estimated_duration, self.settings.simulation)
+        plan.objects.append(workloads.job(job.name, ns, job_labels, annotations, pod_annotations, pod, suspend=hold))
         if jo.budget_constraint:
             b, extra = self._budget(f"{job.name}-budget", ns, "Job", job, jo.budget_constraint, jo)
             plan.budget = b
             plan.budget_secrets = extra
-        if any(p.severity == "error" for p in problems):
-            raise PlanError([p for p in problems if p.severity == "error"])
-        plan.notes += [str(p) for p in problems]
+        errors = [p for p in warnings if p.severity == "error"]
+        if errors:
+            raise PlanError(errors)
+        plan.warnings = warnings
         plan.objects = sort_for_apply(plan.objects)
         return plan
 
@@ -542,21 +546,96 @@ class Planner:
         cp = ClusterPlan()
         nested = {self.catalog.find(m).id for s in stacks for m in s.members  # type: ignore[union-attr]
                   if isinstance(self.catalog.find(m), StackDatum)}
+        problems: list[Problem] = []
         for s in stacks:
             if s.id in nested:
                 cp.notes.append(f"{s.id} is planned as part of the stack that includes it")
                 continue
-            cp.stacks.append(self.plan_stack(s))
+            try:
+                cp.stacks.append(self.plan_stack(s))
+            except PlanError as exc:
+                problems += exc.problems
         for j in jobs:
-            cp.jobs.append(self.plan_job(j))
+            try:
+                cp.jobs.append(self.plan_job(j))
+            except PlanError as exc:
+                problems += exc.problems
+        if problems:
+            raise PlanError(problems)
         self._check_collisions(cp)
         namespaces = sorted({p.namespace for p in cp.stacks} | {p.namespace for p in cp.jobs})
         cp.namespaces = [namespace_object(n) for n in namespaces]
         if any(p.budget for p in cp.stacks) or any(p.budget for p in cp.jobs):
             cp.crds.append(crds.budget_constraint_crd())
-        cp.kueue = self.plan_kueue(stacks, jobs)
-        cp.time_slicing = self.plan_time_slicing(stacks, jobs)
+        cp.kueue = self.plan_kueue(cp)
+        cp.time_slicing, notes = gpu.time_slicing(self.capacity, self.settings.time_slicing)
+        cp.notes += notes
+        if not cp.time_slicing and any(n.shared for n in self._all_needs(cp)):
+            cp.notes.append("GPU time-slicing is asked for but b00t:gpuInventory lists no node with slots > 1: "
+                            "no device-plugin config is planned")
         return cp
+
+    def _all_needs(self, cp: ClusterPlan) -> list[GpuNeed]:
+        out: list[GpuNeed] = []
+        for sp in cp.stacks:
+            out += self.gpu_members(sp.stack, [m for m in self.catalog.members(sp.stack)
+                                               if isinstance(m, DockerDatum)]).values()
+        for jp in cp.jobs:
+            n = self.job_gpu_need(jp.job)
+            if n:
+                out.append(n)
+        return out
+
+    def queued(self, cp: ClusterPlan) -> list[kueue.Queued]:
+        """Every workload of the plan that joins a Kueue queue (Jobs, and Deployments of queued stacks)."""
+        out: list[kueue.Queued] = []
+        for jp in cp.jobs:
+            if jp.job.orch.queue_name:
+                out.append(kueue.Queued(f"job {jp.job.name}", _where(jp.job), jp.namespace, jp.job.orch.queue_name,
+                                        self.job_gpu_need(jp.job)))
+        for sp in cp.stacks:
+            q = sp.stack.orch.queue_name
+            if not q:
+                continue
+            dockers = [m for m in self.catalog.members(sp.stack) if isinstance(m, DockerDatum)]
+            needs = self.gpu_members(sp.stack, dockers)
+            for d in dockers:
+                if d.image:
+                    out.append(kueue.Queued(f"deployment {d.name} of stack {sp.stack.name}", _where(sp.stack),
+                                            sp.namespace, q, needs.get(d.id)))
+        return out
+
+    def plan_kueue(self, cp: ClusterPlan) -> list[K8sObject]:
+        """ResourceFlavors, the ClusterQueue (with the b00t-budget AdmissionCheck when budgets, GPU epochs
+        or job dependencies apply) and a LocalQueue per namespace and queue."""
+        queued = self.queued(cp)
+        gated = any(p.budget for p in cp.stacks) or any(p.budget for p in cp.jobs) \
+            or any(n.epoch for n in self._all_needs(cp)) \
+            or any(AFTER_JOBS in (jp.job_object["metadata"].get("annotations") or {}) for jp in cp.jobs)
+        return kueue.plan_kueue(queued, self.capacity, self.settings.kueue, admission_check=gated,
+                                held=self.held_gpu_slices(cp, unqueued_only=True))
+
+    def held_gpu_slices(self, cp: ClusterPlan, *, unqueued_only: bool = False) -> dict[str, int]:
+        """GPU slices per type the plan's Deployments hold all the time (replicas, or an HPA's most, x GPUs
+        per pod). The epoch scheduler plans jobs on what is left; Kueue's quota leaves out what Deployments
+        outside Kueue hold (``unqueued_only``)."""
+        held: dict[str, int] = {}
+        for sp in cp.stacks:
+            if unqueued_only and sp.stack.orch.queue_name:
+                continue
+            hpas = {o["metadata"]["name"]: o for o in sp.objects if o["kind"] == "HorizontalPodAutoscaler"}
+            for o in sp.objects:
+                if o["kind"] != "Deployment":
+                    continue
+                limits = (o["spec"]["template"]["spec"]["containers"][0].get("resources") or {}).get("limits") or {}
+                gpus = int(limits.get(GPU_RESOURCE, 0))
+                gpu_type = (o["metadata"].get("annotations") or {}).get("b00t.io/gpu-type")
+                if not gpus or not gpu_type:
+                    continue
+                hpa = hpas.get(o["metadata"]["name"])
+                replicas = int(hpa["spec"]["maxReplicas"] if hpa else o["spec"].get("replicas", 1))
+                held[gpu_type] = held.get(gpu_type, 0) + gpus * replicas
+        return held
 
     def _check_collisions(self, cp: ClusterPlan) -> None:
         seen: dict[tuple[str, str, str, str], str] = {}
@@ -572,114 +651,3 @@ class Planner:
                 seen.setdefault(k, owner)
         if problems:
             raise PlanError(problems)
-
-    def plan_kueue(self, stacks: list[StackDatum], jobs: list[JobDatum]) -> list[K8sObject]:
-        """ResourceFlavors per GPU type in use, one ClusterQueue, a LocalQueue per namespace and queue."""
-        ks = self.settings.kueue
-        queues: set[tuple[str, str]] = set()
-        gpu_types: set[str] = set()
-        for j in jobs:
-            if j.orch.queue_name:
-                queues.add((self.namespace_for(j), j.orch.queue_name))
-            need = self.job_gpu_need(j)
-            if need and need.requirements.gpu_type:
-                gpu_types.add(need.requirements.gpu_type)
-        for s in stacks:
-            if s.orch.queue_name:
-                queues.add((self.namespace_for(s), s.orch.queue_name))
-                if s.orch.gpu_requirements and s.orch.gpu_requirements.gpu_type:
-                    gpu_types.add(s.orch.gpu_requirements.gpu_type)
-        if not queues:
-            return []
-        labels = {"app.kubernetes.io/managed-by": MANAGED_BY}
-        api = "kueue.x-k8s.io/v1beta2"
-        objs: list[K8sObject] = [{"apiVersion": api, "kind": "ResourceFlavor",
-                                  "metadata": meta(ks.default_flavor, labels=labels), "spec": {}}]
-        gpu_flavors: list[dict[str, Any]] = []
-        for t in sorted(gpu_types):
-            gpu.products(t, shared=False)  # unknown GPU names fail here, clearly
-            objs.append({"apiVersion": api, "kind": "ResourceFlavor",
-                         "metadata": meta(t, labels=labels | {"b00t.io/gpu-type": t}),
-                         "spec": {"nodeLabels": {gpu.PRODUCT_LABEL: gpu.primary_product(t)},
-                                  "tolerations": [dict(gpu.GPU_TOLERATION)]}})
-            quota = ks.gpus.get(t)
-            if quota is None:
-                quota = sum(n.gpus * n.slots for n in self.settings.gpu_inventory.nodes if n.gpu_type == t)
-            res: dict[str, Any] = {"name": gpu.GPU_RESOURCE, "nominalQuota": quota}
-            if ks.borrowing_limit is not None:
-                res["borrowingLimit"] = ks.borrowing_limit
-            gpu_flavors.append({"name": t, "resources": [res]})
-        groups: list[dict[str, Any]] = [{
-            "coveredResources": ["cpu", "memory"],
-            "flavors": [{"name": ks.default_flavor, "resources": [
-                {"name": "cpu", "nominalQuota": ks.cpu}, {"name": "memory", "nominalQuota": ks.memory}]}],
-        }]
-        if gpu_flavors:
-            groups.append({"coveredResources": [gpu.GPU_RESOURCE], "flavors": gpu_flavors})
-        cq_spec: dict[str, Any] = {"namespaceSelector": {}, "queueingStrategy": ks.queueing_strategy,
-                                   "resourceGroups": groups}
-        if ks.cohort:
-            cq_spec["cohortName"] = ks.cohort
-        objs.append({"apiVersion": api, "kind": "ClusterQueue", "metadata": meta(ks.cluster_queue, labels=labels),
-                     "spec": cq_spec})
-        for ns, q in sorted(queues):
-            objs.append({"apiVersion": api, "kind": "LocalQueue", "metadata": meta(q, ns, labels=labels),
-                         "spec": {"clusterQueue": ks.cluster_queue}})
-        return objs
-
-    def plan_time_slicing(self, stacks: list[StackDatum], jobs: list[JobDatum]) -> list[K8sObject]:
-        """The NVIDIA device-plugin time-slicing ConfigMap when anything shares a GPU (one key per GPU type):
-        replicas = the largest max_concurrent_jobs among sharers of that GPU type, else the inventory's slots."""
-        replicas: dict[str, int] = {}
-        for s in stacks:
-            members = [m for m in self.catalog.members(s) if isinstance(m, DockerDatum)]
-            for need in self.gpu_members(s, members).values():
-                self._add_sharer(replicas, need)
-        for j in jobs:
-            job_need = self.job_gpu_need(j)
-            if job_need:
-                self._add_sharer(replicas, job_need)
-        if not replicas:
-            return []
-        ts = self.settings.time_slicing
-        data = {t: _time_slicing_config(r) for t, r in sorted(replicas.items())}
-        objs: list[K8sObject] = [{
-            "apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": meta(ts.config_name, ts.namespace, labels={"app.kubernetes.io/managed-by": MANAGED_BY},
-                             annotations={"b00t.io/device-plugin-config-keys": ",".join(sorted(replicas))}),
-            "data": data,
-        }]
-        if ts.create_namespace:
-            objs.insert(0, namespace_object(ts.namespace))
-        if ts.patch_cluster_policy:
-            objs.append({"apiVersion": "nvidia.com/v1", "kind": "ClusterPolicy",
-                         "metadata": {"name": "cluster-policy"},
-                         "spec": {"devicePlugin": {"config": {"name": ts.config_name,
-                                                              "default": sorted(replicas)[0]}}}})
-        return objs
-
-    def _add_sharer(self, replicas: dict[str, int], need: GpuNeed) -> None:
-        req = need.requirements
-        if not req.shared or not req.gpu_type:
-            return
-        n = need.epoch.max_concurrent_jobs if need.epoch else 0
-        if n <= 1:
-            n = max((node.slots for node in self.settings.gpu_inventory.nodes if node.gpu_type == req.gpu_type),
-                    default=2)
-        replicas[req.gpu_type] = max(replicas.get(req.gpu_type, 1), n)
-
-
-def _time_slicing_config(replicas: int) -> str:
-    """The device plugin's config file (FACTS section 5), as the ConfigMap value."""
-    return (
-        "version: v1\n"
-        "flags:\n"
-        "  migStrategy: none\n"
-        "sharing:\n"
-        "  timeSlicing:\n"
-        "    renameByDefault: false\n"
-        "    failRequestsGreaterThanOne: true\n"
-        "    resources:\n"
-        "    - name: nvidia.com/gpu\n"
-        f"      replicas: {replicas}\n"
-    )

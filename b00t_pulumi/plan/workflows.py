@@ -100,6 +100,31 @@ def to_tekton(planner: Planner, stack: StackDatum) -> K8sObject:
     }
 
 
+def to_tekton_run(planner: Planner, stack: StackDatum) -> K8sObject:
+    """A Tekton PipelineRun of ``to_tekton``'s Pipeline: each job's task runs in a pod placed the way its
+    Kubernetes Job would be (labels such as the Kueue queue and batch group, affinity, tolerations),
+    through ``taskRunSpecs`` (a Pipeline itself has no pod template)."""
+    jobs, _ = _ordered_jobs(planner, stack)
+    specs: list[dict[str, Any]] = []
+    for j in jobs:
+        pod = planner.plan_job(j).job_object["spec"]["template"]
+        spec: dict[str, Any] = {"pipelineTaskName": j.name, "metadata": {"labels": pod["metadata"]["labels"]}}
+        template = {k: pod["spec"][k] for k in ("affinity", "tolerations", "nodeSelector") if k in pod["spec"]}
+        if template:
+            spec["podTemplate"] = template
+        specs.append(spec)
+    run: K8sObject = {
+        "apiVersion": "tekton.dev/v1",
+        "kind": "PipelineRun",
+        "metadata": {"generateName": f"{stack.name}-", "namespace": planner.namespace_for(stack),
+                     "labels": {"b00t.io/stack": stack.name, "app.kubernetes.io/managed-by": MANAGED_BY}},
+        "spec": {"pipelineRef": {"name": stack.name}},
+    }
+    if specs:
+        run["spec"]["taskRunSpecs"] = specs
+    return run
+
+
 def to_crd(planner: Planner, stack: StackDatum) -> list[K8sObject]:
     """The AiMlPipeline CRD and this stack's CR (seed 000 section 5), from the same planned objects."""
     sp = planner.plan_stack(stack)

@@ -10,6 +10,7 @@ from pydantic.alias_generators import to_camel
 
 from b00t_pulumi.datum.orchestration import Currency, Money, Quantity
 from b00t_pulumi.datum.quantities import check_dns1123
+from b00t_pulumi.gpu.products import GPU_PRODUCTS, known_gpu_types
 
 # OpenCost's default price of a GPU-hour (FACTS section 11): a default, never the truth.
 DEFAULT_GPU_HOUR = Decimal("0.95")
@@ -33,17 +34,47 @@ class Prices(_Model):
 
 
 class GpuNode(_Model):
-    """One GPU node: how many physical GPUs of which type, and time-slicing replicas per GPU."""
+    """One GPU node: how many physical GPUs of which type and product, and time-slicing replicas per GPU.
+
+    These fields are the GPU capacity model of the environment (b00t_pulumi.gpu): Kueue flavors and
+    quotas, the time-slicing config, pod affinities, the epoch scheduler and the local cluster's fake
+    nodes all derive from them.
+    """
 
     name: str
     gpu_type: str
+    product: str | None = Field(
+        default=None,
+        description="GPU feature discovery product name (NVIDIA-A100-SXM4-40GB, ...); default: the type's first",
+    )
     gpus: int = Field(default=1, ge=1, le=64)
-    slots: int = Field(default=1, ge=1, le=64, description="time-slicing replicas per GPU")
+    slots: int = Field(default=1, ge=1, le=64, description="time-slicing replicas per GPU (1: not shared)")
+    cpu: Quantity = Field(default="32", description="allocatable CPU of the node (the local cluster's fake node)")
+    memory: Quantity = Field(default="256Gi", description="allocatable memory of the node")
 
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
         return check_dns1123(v, 253)
+
+    @field_validator("gpu_type")
+    @classmethod
+    def _gpu_type(cls, v: str) -> str:
+        if v not in GPU_PRODUCTS:
+            raise ValueError(f"unknown GPU {v!r}; known: {', '.join(known_gpu_types())}")
+        return v
+
+    @model_validator(mode="after")
+    def _product(self) -> GpuNode:
+        names = [p.name for p in GPU_PRODUCTS[self.gpu_type]]
+        if self.product is not None and self.product not in names:
+            raise ValueError(f"product {self.product!r} is not a {self.gpu_type} product; "
+                             f"{self.gpu_type} covers: {', '.join(names)}")
+        return self
+
+    @property
+    def product_name(self) -> str:
+        return self.product or GPU_PRODUCTS[self.gpu_type][0].name
 
 
 class GpuInventory(_Model):
@@ -118,6 +149,17 @@ class OperatorSettings(_Model):
         return check_dns1123(v)
 
 
+class SimulationSettings(_Model):
+    """``b00t:simulation``: the environment runs on the local kwok cluster (dev only).
+
+    Only then does the planner put kwok's stage annotations on Job pods (how long a fake pod runs);
+    an environment without this key never carries them.
+    """
+
+    time_scale: float = Field(default=60.0, gt=0, le=1_000_000,
+                              description="simulated seconds per real second (60: a 20-minute job runs 20 s)")
+
+
 class EnvironmentSettings(_Model):
     """Everything that differs per environment (``Pulumi.<env>.yaml``)."""
 
@@ -131,9 +173,14 @@ class EnvironmentSettings(_Model):
     kueue: KueueSettings = Field(default_factory=KueueSettings)
     time_slicing: TimeSlicingSettings = Field(default_factory=TimeSlicingSettings)
     operator: OperatorSettings = Field(default_factory=OperatorSettings)
+    simulation: SimulationSettings | None = Field(
+        default=None, description="set only for the local kwok cluster: fake pods complete after their duration")
     skip_await: bool = Field(default=False, description="true only for an API server with no kubelet")
     volume_size: Quantity = Field(default="10Gi", description="size of a PVC made from a docker volume")
     model_volume_size: Quantity = Field(default="200Gi", description="size of an ai_model PVC")
+    model_volume_access_mode: Literal["ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany"] = Field(
+        default="ReadWriteOnce",
+        description="access mode of ai_model PVCs; ReadWriteMany (e.g. NFS) lets GPU members scale across nodes")
     storage_class: str | None = None
 
     @field_validator("namespace")

@@ -49,18 +49,29 @@ class Cluster:
 
 
 @contextmanager
-def cluster(directory: Path, tool_env: dict[str, str]) -> Iterator[Cluster]:
-    """etcd + kube-apiserver + Kueue CRDs of its own (toolchain/cluster.py), stopped afterwards."""
+def cluster(directory: Path, tool_env: dict[str, str], settings: Path | None = None) -> Iterator[Cluster]:
+    """A local cluster of its own (toolchain/cluster.py: API server, controllers, scheduler, kwok nodes
+    from ``settings`` (a Pulumi.<env>.yaml; default the repository's dev), Kueue), stopped afterwards."""
     env = {**os.environ, **tool_env, "B00T_CLUSTER_DIR": str(directory)}
     script = str(REPO / "toolchain" / "cluster.py")
-    up = subprocess.run([sys.executable, script, "up"], env=env, capture_output=True, text=True, check=False)
+    config = str(settings or REPO / "Pulumi.dev.yaml")
+    up = subprocess.run([sys.executable, script, "up", "--config", config], env=env, capture_output=True, text=True,
+                        check=False)
     if up.returncode != 0:
         subprocess.run([sys.executable, script, "down"], env=env, capture_output=True, check=False)
-        pytest.fail(f"the local API server did not start:\n{up.stdout}\n{up.stderr}")
+        pytest.fail(f"the local cluster did not start:\n{up.stdout}\n{up.stderr}")
     try:
         yield Cluster(directory, directory / "kubeconfig", env)
     finally:
         subprocess.run([sys.executable, script, "down"], env=env, capture_output=True, check=False)
+
+
+def sync_nodes(c: Cluster, settings: Path) -> None:
+    """Make the cluster's fake nodes those of ``settings`` (cluster.py up on a running cluster)."""
+    out = subprocess.run([sys.executable, str(REPO / "toolchain" / "cluster.py"), "up", "--config", str(settings)],
+                         env=c.env, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        pytest.fail(f"syncing the fake nodes failed:\n{out.stdout}\n{out.stderr}")
 
 
 @dataclass

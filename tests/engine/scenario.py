@@ -35,6 +35,16 @@ def job_datum(name: str, stack: str, *, queue: str | None = "q", duration: str =
             f'[b00t.orchestration.resource_requirements]\ncpu = "{cpu}"\nmemory = "1Gi"\n{gpu}')
 
 
+def settings_file(directory: Path, settings: Mapping[str, Any], env: str = "optest") -> Path:
+    """A ``Pulumi.<env>.yaml`` of these ``b00t:*`` settings: what the local cluster makes its nodes from."""
+    import yaml
+
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"Pulumi.{env}.yaml"
+    path.write_text(yaml.safe_dump({"config": {f"b00t:{k}": v for k, v in settings.items()}}))
+    return path
+
+
 def planned(directory: Path, datums: Mapping[str, str], settings: Mapping[str, Any]) -> tuple[Planner, ClusterPlan]:
     directory.mkdir(parents=True, exist_ok=True)
     for fname, text in datums.items():

@@ -22,7 +22,7 @@ from b00t_pulumi.operator import contract as c
 from b00t_pulumi.operator.observed import parse_time
 from tests.engine.engine import Cluster, cluster
 from tests.engine.operator_env import Api, OperatorProcess, iso, metered_cost, wait_for
-from tests.engine.scenario import base_objects, job_datum, job_objects, planned, pool_stack
+from tests.engine.scenario import base_objects, job_datum, job_objects, planned, pool_stack, settings_file
 
 NS = "op"
 PRICE = Decimal("0.50")
@@ -32,13 +32,14 @@ SETTINGS: dict[str, Any] = {
     "gpuInventory": {"nodes": [{"name": "gpu-0", "gpuType": "nvidia-a100", "gpus": 1, "slots": 4},
                                {"name": "gpu-1", "gpuType": "nvidia-a100", "gpus": 1, "slots": 4}]},
     "kueue": {"clusterQueue": "b00t-op", "cpu": "64", "memory": "256Gi", "gpus": {"nvidia-a100": 8}},
-    "simulation": {"timeScale": 0.1},  # a "30s" job runs 3 s on kwok
+    "simulation": {"timeScale": 10},  # a "30s" job runs 3 s on kwok
 }
 
 
 @pytest.fixture(scope="module")
 def kwok_cluster(tool_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    with cluster(tmp_path_factory.mktemp("kwok"), tool_env, SETTINGS) as cl:
+    where = tmp_path_factory.mktemp("kwok")
+    with cluster(where / "cluster", tool_env, settings_file(where, SETTINGS)) as cl:
         yield cl
 
 

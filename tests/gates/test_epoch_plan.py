@@ -37,7 +37,8 @@ def test_dev_plan_inputs(repo: Path) -> None:
     assert got == {
         "jobs": [{"id": "llm-batch-job", "group": "llama-70b-q4", "duration_s": 1200, "load_s": 84, "gpus": 1,
                   "gpu_type": "nvidia-a100"}],
-        "gpus": [{"id": "dev-gpu-0-gpu0", "node": "dev-gpu-0", "gpu_type": "nvidia-a100", "slots": 4}],
+        # 4 slots, less the 3 the stack's GPU Deployments hold (pytorch, and vllm-server's HPA at its 2 replicas)
+        "gpus": [{"id": "dev-gpu-0-gpu0", "node": "dev-gpu-0", "gpu_type": "nvidia-a100", "slots": 1}],
         "groups": {"llama-70b-q4": {"batch_window_s": 900, "max_concurrent_jobs": 4}},
     }
 

@@ -17,8 +17,13 @@ def catalog(repo: Path) -> Catalog:
 
 
 @pytest.fixture(params=["dev", "prod"], scope="session")
-def env_planner(request: pytest.FixtureRequest, catalog: Catalog, repo: Path) -> Planner:
-    return Planner(catalog, load_environment(request.param, repo), environ={})
+def env_name(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def env_planner(env_name: str, catalog: Catalog, repo: Path) -> Planner:
+    return Planner(catalog, load_environment(env_name, repo), environ={})
 
 
 @pytest.fixture(scope="session")

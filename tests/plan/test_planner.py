@@ -79,8 +79,9 @@ def test_prod_kueue_and_cluster_policy(catalog: Catalog, repo: Path) -> None:
     cq = next(o for o in cp.kueue if o["kind"] == "ClusterQueue")
     assert cq["spec"]["cohortName"] == "ai-ml" and "cohort" not in cq["spec"]
     gpu_group = cq["spec"]["resourceGroups"][1]
+    # 2 nodes x 4 GPUs x 4 slots, less the 2 slices the llm stack's GPU Deployments hold outside Kueue
     assert gpu_group["flavors"][0] == {"name": "nvidia-a100",
-                                       "resources": [{"name": "nvidia.com/gpu", "nominalQuota": 32}]}
+                                       "resources": [{"name": "nvidia.com/gpu", "nominalQuota": 30}]}
     assert {(o["metadata"]["namespace"], o["metadata"]["name"]) for o in cp.kueue if o["kind"] == "LocalQueue"} == {
         ("ai-ml-pipelines", "gpu-queue"), ("ai-ml-pipelines", "cpu-queue")}
     policy = next(o for o in cp.time_slicing if o["kind"] == "ClusterPolicy")
@@ -89,9 +90,10 @@ def test_prod_kueue_and_cluster_policy(catalog: Catalog, repo: Path) -> None:
 
 def test_gpu_quota_defaults_to_inventory_slots(catalog: Catalog) -> None:
     settings = EnvironmentSettings.model_validate(
-        {"gpuInventory": {"nodes": [{"name": "n1", "gpuType": "nvidia-a100", "gpus": 2, "slots": 3}]}})
+        {"gpuInventory": {"nodes": [{"name": "n1", "gpuType": "nvidia-a100", "gpus": 2, "slots": 4}]}})
     cp = Planner(catalog, settings, environ={}).plan_cluster()
     cq = next(o for o in cp.kueue if o["kind"] == "ClusterQueue")
+    # 2 GPUs x 4 slots, less the slices of the 2 GPU Deployments outside Kueue
     assert cq["spec"]["resourceGroups"][1]["flavors"][0]["resources"][0]["nominalQuota"] == 6
 
 
@@ -117,15 +119,16 @@ def _catalog(root: Path) -> Catalog:
 
 
 def test_one_datum_change_touches_only_its_objects(tmp_datums: Path) -> None:
+    settings = load_environment("dev", Path(__file__).resolve().parents[2])
     before = {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): o
-              for o in Planner(_catalog(tmp_datums), EnvironmentSettings(), environ={}).plan_cluster().all_objects()}
+              for o in Planner(_catalog(tmp_datums), settings, environ={}).plan_cluster().all_objects()}
     f = tmp_datums / "components" / "n8n.docker.toml"
     f.write_text(f.read_text().replace("n8nio/n8n:1.72.1", "n8nio/n8n:1.73.0"))
     after = {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): o
-             for o in Planner(_catalog(tmp_datums), EnvironmentSettings(), environ={}).plan_cluster().all_objects()}
+             for o in Planner(_catalog(tmp_datums), settings, environ={}).plan_cluster().all_objects()}
     assert before.keys() == after.keys()
     changed = {k for k in before if before[k] != after[k]}
-    assert changed == {("Deployment", "ai-ml-pipelines", "n8n")}
+    assert changed == {("Deployment", "ai-ml-dev", "n8n")}
 
 
 def test_member_collision_in_one_namespace(tmp_datums: Path) -> None:

@@ -46,7 +46,7 @@ def test_builtin_kinds_validate_strict(env_planner: Planner) -> None:
 
 def test_kueue_objects_match_kueue_crds(env_planner: Planner, kueue_schemas: dict[tuple[str, str], Any]) -> None:
     kueue = [o for o in _objects(env_planner) if o["apiVersion"].startswith("kueue.x-k8s.io/")]
-    assert {o["kind"] for o in kueue} == {"ResourceFlavor", "ClusterQueue", "LocalQueue"}
+    assert {o["kind"] for o in kueue} == {"ResourceFlavor", "AdmissionCheck", "ClusterQueue", "LocalQueue"}
     for obj in kueue:
         assert obj["apiVersion"] == "kueue.x-k8s.io/v1beta2"
         openapi_validate(obj, kueue_schemas[(obj["apiVersion"], obj["kind"])])
