@@ -70,34 +70,54 @@ def clean(api: Api) -> Iterator[None]:
 
 
 class Watcher:
-    """Polls Workloads and Jobs, recording what each showed and when (our check messages, releases)."""
+    """Watches Workloads (every version: a Rejected check lasts only until Kueue reacts) and polls Jobs,
+    recording our check's messages per Job and when each Job was unsuspended."""
 
     def __init__(self, api: Api) -> None:
         self.api = api
         self.messages: dict[str, set[str]] = {}
         self.released: dict[str, float] = {}
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._workloads, daemon=True),
+                         threading.Thread(target=self._jobs, daemon=True)]
+        for t in self._threads:
+            t.start()
 
-    def _run(self) -> None:
+    def _workloads(self) -> None:
+        from kubernetes import watch
+
         while not self._stop.is_set():
+            w = watch.Watch()
             try:
-                for w in self.api.workloads(NS):
-                    owner = next((o["name"] for o in w["metadata"].get("ownerReferences", [])), w["metadata"]["name"])
-                    for e in (w.get("status") or {}).get("admissionChecks") or []:
+                for ev in w.stream(self.api.custom.list_namespaced_custom_object, c.KUEUE_GROUP, c.KUEUE_VERSION,
+                                   NS, c.WORKLOADS, timeout_seconds=2):
+                    obj = ev["object"]
+                    owner = next((o["name"] for o in obj["metadata"].get("ownerReferences", [])),
+                                 obj["metadata"]["name"])
+                    for e in (obj.get("status") or {}).get("admissionChecks") or []:
                         if e["name"] == c.ADMISSION_CHECK_NAME and e.get("message"):
                             self.messages.setdefault(owner, set()).add(f"{e['state']}: {e['message']}")
+                    if self._stop.is_set():
+                        break
+            except Exception:  # the stream ended or the server is busy: watch again
+                time.sleep(0.1)
+            finally:
+                w.stop()
+
+    def _jobs(self) -> None:
+        while not self._stop.is_set():
+            try:
                 for j in self.api.jobs(NS):
                     if not j["spec"].get("suspend") and j["metadata"]["name"] not in self.released:
                         self.released[j["metadata"]["name"]] = time.time()
-            except Exception:  # the API server is busy: poll again
+            except Exception:
                 pass
-            time.sleep(0.2)
+            time.sleep(0.1)
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(5)
+        for t in self._threads:
+            t.join(5)
 
 
 def _succeeded(api: Api, names: set[str]) -> bool:
@@ -172,25 +192,28 @@ def test_fail_budget_rejects_the_workloads_over_it(api: Api, op: OperatorProcess
     _, plan = planned(tmp_path / "datums", datums, SETTINGS)
     api.apply_all(base_objects(plan))
     op.start()
-    for job in job_objects(plan):  # one by one: the first two fit, the third does not
-        api.apply(job)
-        time.sleep(1.5)
+    watch = Watcher(api)
+    try:
+        for job in job_objects(plan):  # one by one: the first two fit, the third does not
+            api.apply(job)
+            time.sleep(1.5)
 
-    def rejected() -> list[dict[str, Any]]:
-        return [w for w in api.workloads(NS) if any(e["name"] == c.ADMISSION_CHECK_NAME and e["state"] == c.REJECTED
-                                                  for e in (w.get("status") or {}).get("admissionChecks") or [])]
+        def inactive() -> list[dict[str, Any]]:  # Kueue deactivates a Workload whose check is Rejected
+            return [w for w in api.workloads(NS) if w["spec"].get("active") is False]
 
-    wait_for(lambda: len(rejected()) == 1, 30, "one Rejected workload")
-    wait_for(lambda: _succeeded(api, {"f0", "f1"}), 60, "the two within the budget to succeed")
-    wl = rejected()[0]
+        wait_for(lambda: len(inactive()) == 1, 30, "Kueue to deactivate one Workload")
+        wait_for(lambda: _succeeded(api, {"f0", "f1"}), 60, "the two within the budget to succeed")
+    finally:
+        watch.stop()
+    wl = inactive()[0]
     assert wl["metadata"]["ownerReferences"][0]["name"] == "f2"
-    msg = next(e["message"] for e in wl["status"]["admissionChecks"] if e["name"] == c.ADMISSION_CHECK_NAME)
-    assert "onBudgetExceeded=fail" in msg and "2.00 USD" in msg
-    wait_for(lambda: api.custom.get_namespaced_custom_object(c.KUEUE_GROUP, c.KUEUE_VERSION, NS, c.WORKLOADS,
-                                                             wl["metadata"]["name"])["spec"].get("active") is False,
-             30, "Kueue to deactivate the rejected Workload")
+    seen = watch.messages.get("f2", set())
+    assert any(m.startswith("Rejected: ") and "onBudgetExceeded=fail" in m and "3.00 USD of 2.00 USD" in m
+               for m in seen), seen
     f2 = api.batch.read_namespaced_job("f2", NS)
     assert f2.spec.suspend is True and not api.pods_of(NS, f2.metadata.uid)
+    with open_ledger(op.ledger) as ledger:
+        assert ledger.get(wl["metadata"]["uid"]) is None  # a rejected Workload reserved nothing
 
 
 def test_later_epoch_starts_at_its_epoch_not_before(api: Api, op: OperatorProcess, tmp_path: Path) -> None:
