@@ -271,6 +271,7 @@ class WorkloadView:
     uid: str
     job_name: str | None
     job_uid: str | None
+    owner_kind: str | None  # "Job"; "Pod" for the pods of a queued Deployment (Kueue's pod integration)
     active: bool
     quota_reserved: bool
     admitted: bool
@@ -285,8 +286,10 @@ class WorkloadView:
     @classmethod
     def from_dict(cls, obj: dict[str, Any], check_name: str = c.ADMISSION_CHECK_NAME) -> WorkloadView:
         meta, spec, status = _meta(obj), obj.get("spec") or {}, obj.get("status") or {}
-        owner = next((o for o in meta.get("ownerReferences") or []
+        owners = meta.get("ownerReferences") or []
+        owner = next((o for o in owners
                       if o.get("kind") == "Job" and str(o.get("apiVersion", "")).startswith("batch/")), None)
+        first = owner or next(iter(owners), None)
         conditions = status.get("conditions")
         check = None
         for entry in status.get("admissionChecks") or []:
@@ -303,6 +306,7 @@ class WorkloadView:
             uid=str(meta.get("uid") or ""),
             job_name=str(owner["name"]) if owner else None,
             job_uid=str(owner.get("uid")) if owner and owner.get("uid") else None,
+            owner_kind=str(first.get("kind")) if first else None,
             active=spec.get("active", True) is not False,
             quota_reserved=_is_true(conditions, "QuotaReserved"),
             admitted=_is_true(conditions, "Admitted"),

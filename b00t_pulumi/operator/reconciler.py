@@ -321,19 +321,26 @@ class Reconciler:
             return  # not ours, done, or Kueue has not reserved quota for it yet (it asks us then)
         if wl.check.state in (c.READY, c.REJECTED, c.RETRY):
             return  # answered (a Retry is Kueue's to act on: it evicts and resets the check to Pending)
-        job = self.store.job(wl.namespace, wl.job_name) if wl.job_name else None
-        if job is None:
-            self.enqueue([Key("workload", wl.namespace, wl.name)], now + 1.0)
-            return
-        outcome = self.decide(job, wl.uid, now)
+        if wl.job_name is None:
+            # not a Job's (the pods of a queued Deployment): no gate applies, its budget is counted per window
+            outcome: Outcome = Release("b00t: no epoch, budget or dependency holds it")
+            job_name = wl.owner_kind or "?"
+        else:
+            job = self.store.job(wl.namespace, wl.job_name)
+            if job is None:  # the Workload came before its Job reached the store
+                self.enqueue([Key("workload", wl.namespace, wl.name)], now + 1.0)
+                return
+            outcome = self.decide(job, wl.uid, now)
+            job_name = job.name
         ans = answer(outcome, now, pending_max_s=self.options.pending_max_s, poll_s=self.options.poll_s)
         if not same(wl.check, ans):
             self.kube.apply_workload_check(wl.namespace, wl.name, check_patch(ans, now))
-            log.info("workload %s/%s (job %s): %s: %s", wl.namespace, wl.name, job.name, ans.state, ans.message)
+            log.info("workload %s/%s (%s): %s: %s", wl.namespace, wl.name, job_name, ans.state, ans.message)
         if ans.state == c.READY:
             self.counters.admitted += 1
-            if job.budget:
-                self._budget_soon(job.budget)
+            owner = self.store.job(wl.namespace, wl.job_name) if wl.job_name else None
+            if owner is not None and owner.budget:
+                self._budget_soon(owner.budget)
         if ans.wake_at is not None:
             self.enqueue([Key("workload", wl.namespace, wl.name)], ans.wake_at)
 

@@ -43,6 +43,7 @@ class Api:
         self.dyn = dynamic.DynamicClient(api_client)
         self.core = client.CoreV1Api(api_client)
         self.batch = client.BatchV1Api(api_client)
+        self.apps = client.AppsV1Api(api_client)
         self.custom = client.CustomObjectsApi(api_client)
 
     def resource(self, api_version: str, kind: str) -> Any:

@@ -314,3 +314,14 @@ def test_failed_alert_clears_its_marker_and_is_retried_off_the_loop(tmp_path: Pa
     sender.stop()
     assert flaky.calls == 3 and len(sender.sent) == 1
     assert not ledger.claim_alert("b", window.start, Decimal("0.5"))  # the marker of the sent alert stays
+
+
+def test_workload_of_a_queued_deployments_pod_is_ready_at_once(env: Env) -> None:
+    """Kueue's pod integration makes a Workload per pod of a queued Deployment: no gate holds those
+    (the Deployment's budget is counted per window), so they must not wait for a Job that never comes."""
+    pod_owned = o.workload(o.job("unused", queue="q"))
+    pod_owned["metadata"]["ownerReferences"] = [{"apiVersion": "v1", "kind": "Pod", "name": "redis-5dbc-x",
+                                                 "uid": o.uid()}]
+    env.add("workload", pod_owned)
+    env.run()
+    assert env.cluster.check_of("ai", pod_owned["metadata"]["name"])["state"] == c.READY
