@@ -25,7 +25,7 @@ lint: venv
 	$(BIN)/ruff check .
 
 typecheck: venv
-	$(BIN)/mypy b00t_pulumi bench tests __main__.py
+	$(BIN)/mypy b00t_pulumi bench tests __main__.py toolchain/localcluster toolchain/cluster.py
 
 unit: venv
 	$(BIN)/pytest -q -m 'not engine' -n 2

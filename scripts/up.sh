@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make up`: pulumi up of the example stacks (stack config dev) against the local k0s-like API server,
-# with the b00t-budget policy pack, on a local file backend in .cache/state. Idempotent.
+# `make up`: pulumi up of the example stacks (stack config dev) against the local k0s-like cluster
+# (toolchain/cluster.py: it schedules and runs them on kwok's fake GPU nodes), with the b00t-budget
+# policy pack, on a local file backend in .cache/state. Idempotent. Ends with what runs where.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n[make up] %s\n' "$*"; }
@@ -26,3 +27,6 @@ pulumi up --stack dev --yes --non-interactive \
 
 step "outputs"
 pulumi stack output --stack dev --json
+
+step "what runs where (node, GPU product, the ClusterQueue that admitted it)"
+.venv/bin/python toolchain/cluster.py summary --wait 60

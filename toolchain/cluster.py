@@ -7,6 +7,8 @@ Usage (with the project's virtualenv python; the toolchain must be built: toolch
   cluster.py status    print state; exit 0 when every process runs and the API server is ready
   cluster.py nodes [--env NAME | --config FILE]   the fake nodes the settings give, as JSON
   cluster.py check     create and delete one object of each kind the project uses
+  cluster.py summary [--wait S]   what runs where: each pod, its node and GPU product, its Job or
+                       Deployment and the ClusterQueue that admitted it (waits up to S s for Pending pods)
 
 Processes, all on 127.0.0.1: etcd, kube-apiserver, kube-controller-manager (the controllers a real
 cluster runs for our objects), kube-scheduler, kwok (fake nodes from b00t:gpuInventory, each with
@@ -27,6 +29,7 @@ import secrets
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -80,7 +83,7 @@ CHECK_OBJECTS = [
 ]
 
 
-def fake_nodes(args: argparse.Namespace) -> list[dict]:
+def fake_nodes(args: argparse.Namespace) -> list[dict[str, Any]]:
     """The fake nodes of the environment's settings (b00t_pulumi.simulation.nodes)."""
     from b00t_pulumi.errors import B00tError
     from b00t_pulumi.settings import EnvironmentSettings, load_environment
@@ -157,6 +160,21 @@ def check(cluster: LocalCluster) -> int:
     return 1 if failed else 0
 
 
+def summary(cluster: LocalCluster, wait: float) -> int:
+    from localcluster import observe
+
+    st = cluster.state()
+    if not cluster.is_up(st):
+        raise ClusterError("the cluster is not up (run: cluster.py up)")
+    assert st is not None
+    rows = observe.settled(Api(st.data["server"], st.data["token"]), timeout=wait)
+    print(observe.table(rows))
+    pending = [r for r in rows if r.phase == "Pending"]
+    if pending:
+        print(f"{len(pending)} pod(s) still Pending: " + ", ".join(f"{r.namespace}/{r.pod}" for r in pending))
+    return 0
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="cluster.py", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -167,6 +185,8 @@ def main(argv: list[str]) -> int:
         g.add_argument("--config", help="read them from this Pulumi.<env>.yaml file")
     for name in ("down", "status", "check"):
         sub.add_parser(name)
+    p = sub.add_parser("summary")
+    p.add_argument("--wait", type=float, default=0, metavar="S", help="wait up to S seconds for Pending pods")
     args = parser.parse_args(argv[1:])
     cluster = LocalCluster(STATE_DIR, HERE / "build.sh")
     try:
@@ -181,6 +201,8 @@ def main(argv: list[str]) -> int:
             return status(cluster)
         elif args.cmd == "check":
             return check(cluster)
+        elif args.cmd == "summary":
+            return summary(cluster, args.wait)
     except ClusterError as exc:
         log(f"error: {exc}")
         return 1

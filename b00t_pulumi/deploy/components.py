@@ -20,6 +20,7 @@ from b00t_pulumi.gates.budget_gate import BudgetGate
 from b00t_pulumi.gates.decisions import GateFields, gate_fields
 from b00t_pulumi.gates.epoch_plan import EpochPlan
 from b00t_pulumi.plan.crds import budget_constraint_crd
+from b00t_pulumi.plan.kueue import HELD_QUEUE
 from b00t_pulumi.plan.labels import QUEUE_LABEL
 from b00t_pulumi.plan.model import JobPlan, StackPlan
 from b00t_pulumi.plan.objects import K8sObject
@@ -33,9 +34,15 @@ def _child(parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()) 
     return pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on))
 
 
-def _gated(obj: K8sObject, budget_gate: BudgetGate | None, epoch_plan: EpochPlan | None) -> K8sObject | None:
+def _gated(obj: K8sObject, budget_gate: BudgetGate | None, epoch_plan: EpochPlan | None, *,
+           operator: bool = True) -> K8sObject | None:
     """The object with the gates' decision as Output leaves (epoch label and planned start, suspend,
-    deferral). Only those values are unknown during a preview; every other field stays known."""
+    deferral). Only those values are unknown during a preview; every other field stays known.
+
+    A queued Job's ``suspend`` is Kueue's (it unsuspends on admission whoever set it), so its hold is:
+    with the b00t operator (``operator``), the b00t-budget AdmissionCheck, which reads the annotations;
+    without it, the Job joins the held queue instead of its own (``b00t-held``, whose ClusterQueue has
+    ``stopPolicy: Hold``) until a later ``pulumi up`` moves it back."""
     if budget_gate is None and epoch_plan is None:
         return None
     name = obj["metadata"]["name"]
@@ -64,9 +71,10 @@ def _gated(obj: K8sObject, budget_gate: BudgetGate | None, epoch_plan: EpochPlan
     if keys.labels:
         template["metadata"]["labels"] = pod_labels
     spec["template"] = template
-    if obj["kind"] == "Job" and not meta["labels"].get(QUEUE_LABEL):
-        # A queued Job's suspend belongs to Kueue (it unsuspends on admission whoever set it): the
-        # operator holds it through the b00t-budget AdmissionCheck, reading the annotations above.
+    queue = meta["labels"].get(QUEUE_LABEL)
+    if obj["kind"] == "Job" and queue and not operator:
+        meta["labels"][QUEUE_LABEL] = decision.apply(lambda f: HELD_QUEUE if f.suspend else queue)
+    elif obj["kind"] == "Job" and not queue:
         held = bool(spec.get("suspend"))  # the planner's own hold (job dependencies)
         spec["suspend"] = decision.apply(lambda f: f.suspend or held)
     elif obj["kind"] == "Deployment" and "replicas" in spec:
@@ -179,11 +187,12 @@ class B00tJob(pulumi.ComponentResource):
     def __init__(self, name: str, plan: JobPlan, *, skip_await: bool = False,
                  secrets: SecretResolver | None = None, budget_crd: pulumi.Resource | None = None,
                  depends_on: Sequence[pulumi.Resource] = (), budget_gate: BudgetGate | None = None,
-                 epoch_plan: EpochPlan | None = None, manage_budget: bool = True,
+                 epoch_plan: EpochPlan | None = None, manage_budget: bool = True, operator: bool = False,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         """``epoch_plan`` (pass it only for a Job the plan includes): the Job carries its epoch and waits
-        suspended for a later one;
-        ``budget_gate``: the Job is suspended until the next window when the budget defers it."""
+        for a later one; ``budget_gate``: the Job waits for the next window when the budget defers it.
+        ``operator``: the environment runs the b00t operator, which holds a queued Job through Kueue's
+        b00t-budget AdmissionCheck; without it a held queued Job leaves its queue and waits suspended."""
         super().__init__(self.TYPE, name, {"job": plan.job.name}, opts)
         self.plan = plan
         base = list(depends_on)
@@ -191,7 +200,7 @@ class B00tJob(pulumi.ComponentResource):
                         for o in plan.objects if o["kind"] == "Secret"]
         gates: list[pulumi.Resource] = [g for g in (budget_gate, epoch_plan) if g is not None]
         after = base + self.secrets + gates
-        gated = _gated(plan.job_object, budget_gate, epoch_plan)
+        gated = _gated(plan.job_object, budget_gate, epoch_plan, operator=operator)
         # Never wait for a Job in `pulumi up`: Kueue, its epoch and its budget decide when it runs.
         self.job = create(gated or plan.job_object, _child(self, after), skip_await=True, secrets=secrets)
         self.budget: BudgetConstraint | None = None

@@ -110,7 +110,7 @@ def _program() -> None:
         jobs[jp.job.name] = B00tJob(jp.job.name, jp, skip_await=skip, secrets=secrets, budget_crd=crd,
                                     depends_on=deps, budget_gate=gates.get(named) if named else None,
                                     epoch_plan=epoch_plan if jp.job.name in planned_gpu_jobs else None,
-                                    manage_budget=False, opts=opts)
+                                    manage_budget=False, operator=settings.operator is not None, opts=opts)
 
     pulumi.export("stacks", {
         name: {

@@ -54,7 +54,7 @@ def operator_settings_json(settings: EnvironmentSettings) -> str:
 def operator_objects(settings: EnvironmentSettings, webhook_namespaces: Iterable[str] = ()) -> list[K8sObject]:
     """The operator's objects, or none when ``b00t:operator.image`` is not set."""
     op = settings.operator
-    if not op.image:
+    if op is None or not op.image:
         return []
     ns = op.namespace
     labels = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/managed-by": MANAGED_BY}

@@ -21,6 +21,9 @@ from b00t_pulumi.settings import KueueSettings
 API = "kueue.x-k8s.io/v1beta2"
 ADMISSION_CHECK = "b00t-budget"
 ADMISSION_CONTROLLER = "b00t.io/budget"
+# Without the b00t operator, a queued Job its gates hold waits in this LocalQueue, whose ClusterQueue
+# admits nothing (stopPolicy: Hold), until a later deploy moves it back to its own queue.
+HELD_QUEUE = "b00t-held"
 
 
 @dataclass(frozen=True)
@@ -90,9 +93,11 @@ def flavor_quotas(gpu_type: str, capacity: GpuCapacity, ks: KueueSettings,
 
 
 def plan_kueue(queued: list[Queued], capacity: GpuCapacity, ks: KueueSettings, *,
-               admission_check: bool, held: dict[str, int] | None = None) -> list[K8sObject]:
+               admission_check: bool, held: dict[str, int] | None = None,
+               held_queue_namespaces: frozenset[str] = frozenset()) -> list[K8sObject]:
     """The Kueue objects for ``queued`` (nothing when nothing is queued). ``held``: GPU slices per type
-    that Deployments outside Kueue hold."""
+    that Deployments outside Kueue hold. ``held_queue_namespaces``: namespaces whose gated Jobs need the
+    held queue (environments without the b00t operator)."""
     if not queued:
         return []
     problems = check_coverage(queued, capacity, ks, held)
@@ -108,9 +113,10 @@ def plan_kueue(queued: list[Queued], capacity: GpuCapacity, ks: KueueSettings, *
             objs.append({"apiVersion": API, "kind": "ResourceFlavor",
                          "metadata": meta(c.name, labels=_labels() | {"b00t.io/gpu-type": t}),
                          "spec": {"nodeLabels": c.flavor_node_labels, "tolerations": [dict(GPU_TOLERATION)]}})
-            res: dict[str, Any] = {"name": GPU_RESOURCE, "nominalQuota": quotas[c.name]}
+            # quantities as strings, the way the API server stores them (an int would diff on every update)
+            res: dict[str, Any] = {"name": GPU_RESOURCE, "nominalQuota": str(quotas[c.name])}
             if ks.borrowing_limit is not None:
-                res["borrowingLimit"] = ks.borrowing_limit
+                res["borrowingLimit"] = str(ks.borrowing_limit)
             gpu_flavors.append({"name": c.name, "resources": [res]})
     groups: list[dict[str, Any]] = [{
         "coveredResources": ["cpu", "memory"],
@@ -132,4 +138,11 @@ def plan_kueue(queued: list[Queued], capacity: GpuCapacity, ks: KueueSettings, *
     for ns, q in sorted({(w.namespace, w.queue) for w in queued}):
         objs.append({"apiVersion": API, "kind": "LocalQueue", "metadata": meta(q, ns, labels=_labels()),
                      "spec": {"clusterQueue": ks.cluster_queue}})
+    if held_queue_namespaces:
+        held_cq = f"{ks.cluster_queue}-held"
+        objs.append({"apiVersion": API, "kind": "ClusterQueue", "metadata": meta(held_cq, labels=_labels()),
+                     "spec": {"namespaceSelector": {}, "stopPolicy": "Hold", "resourceGroups": groups}})
+        for ns in sorted(held_queue_namespaces):
+            objs.append({"apiVersion": API, "kind": "LocalQueue", "metadata": meta(HELD_QUEUE, ns, labels=_labels()),
+                         "spec": {"clusterQueue": held_cq}})
     return objs

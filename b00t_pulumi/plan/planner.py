@@ -612,7 +612,15 @@ class Planner:
         gated = any(p.budget for p in cp.stacks) or any(p.budget for p in cp.jobs) \
             or any(n.epoch for n in self._all_needs(cp)) \
             or any(AFTER_JOBS in (jp.job_object["metadata"].get("annotations") or {}) for jp in cp.jobs)
-        return kueue.plan_kueue(queued, self.capacity, self.settings.kueue, admission_check=gated,
+        if gated and queued and self.settings.operator is None:
+            cp.notes.append("no b00t:operator: the budgets, GPU epochs and job dependencies of queued Jobs are "
+                            "checked at deploy time only (nothing answers a Kueue AdmissionCheck); see "
+                            "docs/operator.md")
+        held_ns = frozenset(jp.namespace for jp in cp.jobs if jp.job.orch.queue_name and self._gated(jp)) \
+            if self.settings.operator is None else frozenset()
+        return kueue.plan_kueue(queued, self.capacity, self.settings.kueue,
+                                admission_check=gated and self.settings.operator is not None,
+                                held_queue_namespaces=held_ns,
                                 held=self.held_gpu_slices(cp, unqueued_only=True))
 
     def held_gpu_slices(self, cp: ClusterPlan, *, unqueued_only: bool = False) -> dict[str, int]:
@@ -636,6 +644,12 @@ class Planner:
                 replicas = int(hpa["spec"]["maxReplicas"] if hpa else o["spec"].get("replicas", 1))
                 held[gpu_type] = held.get(gpu_type, 0) + gpus * replicas
         return held
+
+    def _gated(self, jp: JobPlan) -> bool:
+        """A budget or a GPU epoch may hold this Job (the Pulumi gates decide at deploy time)."""
+        ann = jp.job_object["metadata"].get("annotations") or {}
+        need = self.job_gpu_need(jp.job)
+        return "b00t.io/budget-constraint" in ann or bool(need and need.epoch and self.settings.gpu_inventory.nodes)
 
     def _check_collisions(self, cp: ClusterPlan) -> None:
         seen: dict[tuple[str, str, str, str], str] = {}

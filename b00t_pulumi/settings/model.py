@@ -132,23 +132,6 @@ class TimeSlicingSettings(_Model):
     create_namespace: bool = Field(default=False, description="create the namespace (no GPU Operator installed yet)")
 
 
-class OperatorSettings(_Model):
-    """``b00t:operator``: run the b00t operator in the cluster (off without an image; ``make up`` runs
-    it as a local process instead)."""
-
-    image: str | None = Field(default=None, description="image with b00t-pulumi[operator]; none: not deployed")
-    namespace: str = "b00t-system"
-    create_namespace: bool = True
-    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
-    pending_max_s: float = Field(default=5.0, ge=0, description="holds shorter than this keep Kueue quota")
-    poll_s: int = Field(default=10, ge=1, description="Kueue Retry delay while a Job waits for another Job")
-
-    @field_validator("namespace")
-    @classmethod
-    def _ns(cls, v: str) -> str:
-        return check_dns1123(v)
-
-
 class SimulationSettings(_Model):
     """``b00t:simulation``: the environment runs on the local kwok cluster (dev only).
 
@@ -158,6 +141,30 @@ class SimulationSettings(_Model):
 
     time_scale: float = Field(default=60.0, gt=0, le=1_000_000,
                               description="simulated seconds per real second (60: a 20-minute job runs 20 s)")
+
+
+class OperatorSettings(_Model):
+    """``b00t:operator``: the b00t operator runs for this environment (docs/operator.md).
+
+    It answers Kueue's ``b00t-budget`` AdmissionCheck (budgets, epochs and job dependencies of queued
+    Jobs), keeps BudgetConstraint status from real spend and releases held Jobs and Deployments. Only
+    with this key does the planner make the AdmissionCheck: a check nothing answers would keep the
+    ClusterQueue inactive.
+    """
+
+    local: bool = Field(default=False, description="run as a local process against the cluster (make up, dev)")
+    image: str | None = Field(default=None, description="deploy it into the cluster from this image "
+                                                        "(b00t-pulumi[operator] installed)")
+    namespace: str = Field(default="b00t-system", description="namespace of the deployed operator")
+    create_namespace: bool = True
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
+    pending_max_s: float = Field(default=5.0, ge=0, description="holds shorter than this keep Kueue quota")
+    poll_s: int = Field(default=10, ge=1, description="Kueue Retry delay while a Job waits for another Job")
+
+    @field_validator("namespace")
+    @classmethod
+    def _ns(cls, v: str) -> str:
+        return check_dns1123(v)
 
 
 class EnvironmentSettings(_Model):
@@ -172,7 +179,8 @@ class EnvironmentSettings(_Model):
     gpu_inventory: GpuInventory = Field(default_factory=GpuInventory)
     kueue: KueueSettings = Field(default_factory=KueueSettings)
     time_slicing: TimeSlicingSettings = Field(default_factory=TimeSlicingSettings)
-    operator: OperatorSettings = Field(default_factory=OperatorSettings)
+    operator: OperatorSettings | None = Field(
+        default=None, description="the b00t operator of this environment; without it, no AdmissionCheck")
     simulation: SimulationSettings | None = Field(
         default=None, description="set only for the local kwok cluster: fake pods complete after their duration")
     skip_await: bool = Field(default=False, description="true only for an API server with no kubelet")
@@ -190,7 +198,8 @@ class EnvironmentSettings(_Model):
 
     @model_validator(mode="after")
     def _operator_ledger(self) -> EnvironmentSettings:
-        if self.operator.image and not (self.ledger or "").startswith(("k8s://", "dynamodb://")):
+        op, ledger = self.operator, self.ledger or ""
+        if op is not None and op.image and not ledger.startswith(("k8s://", "dynamodb://")):
             raise ValueError("b00t:operator.image is set: the operator in the cluster and the Pulumi gates must "
                              "share one ledger: set b00t:ledger to k8s://NAMESPACE or dynamodb://TABLE (a sqlite "
                              "file is seen by one machine only)")

@@ -163,4 +163,4 @@ def test_gpu_epochs_and_show_epoch(in_repo: Path, capsys: pytest.CaptureFixture[
     code, out, _ = run(capsys, "show-epoch", "llama-70b-q4", "--env", "dev", "--now", "2026-11-22T21:00:00Z")
     assert code == 0 and "llm-batch-job" in out
     code, _, err = run(capsys, "show-epoch", "mistral", "--env", "dev")
-    assert code == 1 and "groups: llama-70b-q4" in err
+    assert code == 1 and "groups: llama-70b, llama-70b-q4" in err  # a batch group or its model

@@ -82,12 +82,35 @@ class Project:
     env: dict[str, str]
     stack: str = "dev"
     runs: list[str] = field(default_factory=list)
+    operator: Any = None  # the b00t operator process of this project (b00t:operator.local), as `make up` runs it
+
+    def start_operator(self) -> None:
+        """Start the b00t operator as `make up` does when the stack's settings have b00t:operator.local."""
+        import weakref
+
+        from b00t_pulumi.settings import load_environment
+        from tests.engine.operator_env import OperatorProcess
+
+        op = load_environment(self.stack, self.dir).operator
+        if self.operator is not None or op is None or not op.local:
+            return
+        self.operator = OperatorProcess(Path(self.env["KUBECONFIG"]), None, self.dir / "operator.log",
+                                        cwd=self.dir, env_name=self.stack)
+        self.operator.start()
+        weakref.finalize(self, self.operator.kill)
+
+    def stop_operator(self) -> None:
+        if self.operator is not None:
+            self.operator.kill()
+            self.operator = None
 
     def pulumi(self, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess[str]:
         cmd = ["pulumi", *args, "--non-interactive"]
         out = subprocess.run(cmd, cwd=self.dir, env=self.env, capture_output=True, text=True, timeout=timeout,
                              check=False)
         self.runs.append(f"$ {' '.join(cmd)}\n{out.stdout}\n{out.stderr}")
+        if args[:1] == ("destroy",):
+            self.stop_operator()  # the project is gone: its operator must not answer the next project's Jobs
         if check and out.returncode != 0:
             raise AssertionError(f"pulumi {' '.join(args)} failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
         return out
@@ -126,4 +149,51 @@ def make_project(directory: Path, cluster: Cluster, backend: str | None = None,
     project = Project(directory, env)
     project.pulumi("stack", "init", "dev")
     project.pulumi("config", "set", "--stack", "dev", "kubernetes:kubeconfig", str(cluster.kubeconfig))
+    project.start_operator()
     return project
+
+
+def kube_apply(c: Cluster, objects: list[dict[str, Any]], field_manager: str = "b00t-engine-test") -> None:
+    """Server-side apply of planned objects in apply order (Secret values materialized)."""
+    from kubernetes import dynamic
+
+    from b00t_pulumi.plan.objects import sort_for_apply
+    from b00t_pulumi.plan.render import materialize
+
+    dc = dynamic.DynamicClient(c.api())
+    objs = sort_for_apply([materialize(o, show_secrets=True) for o in objects])
+    namespaces = {o["metadata"]["namespace"] for o in objs if o["metadata"].get("namespace")}
+    ns_res = dc.resources.get(api_version="v1", kind="Namespace")
+    for ns in sorted(namespaces):
+        dc.server_side_apply(ns_res, body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
+                             name=ns, field_manager=field_manager, force_conflicts=True)
+    for obj in objs:
+        res = dc.resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
+        dc.server_side_apply(res, body=obj, name=obj["metadata"]["name"],
+                             namespace=obj["metadata"].get("namespace"), field_manager=field_manager,
+                             force_conflicts=True)
+
+
+def observer(c: Cluster) -> Any:
+    """The local cluster's own client (toolchain/localcluster/api.py) for observe.placements and raw calls."""
+    tool = str(REPO / "toolchain")
+    if tool not in sys.path:
+        sys.path.insert(0, tool)
+    from localcluster.api import Api
+
+    state = json.loads((c.dir / "state.json").read_text())
+    return Api(state["server"], state["token"])
+
+
+def wait_until(what: str, check: Any, timeout: float = 120, every: float = 0.5) -> Any:
+    """Poll ``check()`` until it returns something truthy; fail the test with ``what`` after ``timeout`` s."""
+    import time
+
+    t0 = time.monotonic()
+    while True:
+        got = check()
+        if got:
+            return got
+        if time.monotonic() - t0 > timeout:
+            pytest.fail(f"{what}: not after {timeout:.0f}s")
+        time.sleep(every)

@@ -126,22 +126,27 @@ class OperatorProcess:
     """``b00t-pulumi operator`` as a child process with its own log; killed by pid only."""
 
     kubeconfig: Path
-    ledger: str
+    ledger: str | None  # None: the one of ``env_name``'s settings, as `make up` runs it
     log: Path
     settings: dict[str, Any] = field(default_factory=dict)
     extra_args: list[str] = field(default_factory=list)
+    cwd: Path = REPO
+    env_name: str | None = None
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
 
     def start(self, timeout: float = 60) -> None:
         self.starts += 1
-        env = {**os.environ, "B00T_OPERATOR_SETTINGS": json.dumps(self.settings), "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if self.settings:
+            env["B00T_OPERATOR_SETTINGS"] = json.dumps(self.settings)
         env.pop("B00T_NOW", None)
         before = self.log.read_text() if self.log.exists() else ""
         log = self.log.open("ab")
         cmd = [sys.executable, "-m", "b00t_pulumi.cli.main", "operator", "--kubeconfig", str(self.kubeconfig),
-               "--ledger", self.ledger, *self.extra_args]
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+               *(["--ledger", self.ledger] if self.ledger else []),
+               *(["--env", self.env_name] if self.env_name else []), *self.extra_args]
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.cwd)
         log.close()
         mark = "objects listed; reconciling"
 

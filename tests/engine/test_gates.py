@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.engine.engine import Cluster, Project, make_project
+from tests.engine.engine import Cluster, Project, make_project, wait_until
 
 NS = "ai-ml-dev"
 MARKETING = "stacks/marketing-sentiment-analysis.stack.toml"
@@ -71,11 +71,29 @@ def test_deferred_job_is_created_suspended(project: Project, module_cluster: Clu
                  str(project.dir / "components")])
     assert code == 0
     project.up()
-    job: Any = client.BatchV1Api(module_cluster.api()).read_namespaced_job("sentiment-scoring", NS)
+    batch = client.BatchV1Api(module_cluster.api())
+    job: Any = batch.read_namespaced_job("sentiment-scoring", NS)
     assert job.spec.suspend is True
     assert re.match(r"\d{4}-\d\d-\d\dT00:00:00Z$", job.metadata.annotations["b00t.io/deferred-until"])
+    # dev runs the b00t operator (b00t:operator.local): it holds the queued Job through the b00t-budget
+    # AdmissionCheck until its window (Retry: Kueue keeps the reason in the Workload's Evicted condition)
+    assert job.metadata.labels["kueue.x-k8s.io/queue-name"] == "cpu-queue"
+    custom = client.CustomObjectsApi(module_cluster.api())
+
+    def evicted_for_the_window() -> bool:
+        for w in custom.list_namespaced_custom_object("kueue.x-k8s.io", "v1beta2", NS, "workloads")["items"]:
+            if w["metadata"]["ownerReferences"][0]["name"] == "sentiment-scoring":
+                return any(c["type"] == "Evicted" and "deferred by its budget until" in c.get("message", "")
+                           for c in (w.get("status") or {}).get("conditions") or [])
+        return False
+
+    wait_until("the operator holds sentiment-scoring until its window", evicted_for_the_window, timeout=60)
     out = project.outputs()["stacks"]["marketing-sentiment-analysis"]["budget"]
     assert out["outcome"] == "deferred" and list(out["deferred"]) == ["sentiment-scoring"]
-    # the under-budget job of the other stack runs
-    other: Any = client.BatchV1Api(module_cluster.api()).read_namespaced_job("llm-batch-job", NS)
-    assert not other.spec.suspend
+    # the under-budget job of the other stack runs to completion on the kwok GPU node ...
+    wait_until("llm-batch-job succeeded", lambda: (batch.read_namespaced_job("llm-batch-job", NS).status.succeeded
+                                                   or 0) >= 1, timeout=120)
+    # ... while the deferred one (5 s of simulated work) never started
+    core = client.CoreV1Api(module_cluster.api())
+    assert core.list_namespaced_pod(NS, label_selector="job-name=sentiment-scoring").items == []
+    assert batch.read_namespaced_job("sentiment-scoring", NS).spec.suspend is True

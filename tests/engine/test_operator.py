@@ -70,5 +70,6 @@ def test_operator_writes_check_status_and_releases_on_a_real_api_server(
     assert status["remaining"] == "9.00" and status["observedGeneration"] == 1
     assert {x["type"]: x["status"] for x in status["conditions"]} == {
         "WithinBudget": "True", "AlertThresholdReached": "False", "Exceeded": "False"}
+    assert operator.ledger is not None
     rows = ledger_rows(operator.ledger, "b")
     assert [(r.id, r.state) for r in rows] == [(api.batch.read_namespaced_job("later", NS).metadata.uid, "reserved")]

@@ -36,9 +36,9 @@ def test_examples_run_and_each_budget_spend_is_what_its_items_cost(project: Proj
                                                                     tmp_path: Path) -> None:
     dev = yaml.safe_load((REPO / "Pulumi.dev.yaml").read_text())["config"]
     prices = dev["b00t:prices"]
-    ledger = f"sqlite:///{project.dir / '.cache' / 'ledger' / 'dev.db'}"  # the gates' ledger of this project
-    op = OperatorProcess(module_cluster.kubeconfig, ledger, tmp_path / "operator.log", settings={"prices": prices})
-    op.start()
+    assert dev["b00t:operator"] == {"local": True}
+    op = project.operator  # started with the project, as `make up` starts it (cwd = the project, --env dev)
+    assert isinstance(op, OperatorProcess)
     try:
         project.up()
         api = Api(module_cluster.api())
@@ -88,4 +88,4 @@ def test_examples_run_and_each_budget_spend_is_what_its_items_cost(project: Proj
                 j["metadata"]["annotations"][c.BUDGET_CONSTRAINT], j["metadata"]["namespace"]) == budget_ref(name, ns))
             assert got["observedGeneration"] == b["metadata"]["generation"]
     finally:
-        op.kill()
+        project.stop_operator()

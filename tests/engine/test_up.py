@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +13,10 @@ import pytest
 from b00t_pulumi.datum import Catalog
 from b00t_pulumi.plan import Planner
 from b00t_pulumi.settings import load_environment
-from tests.engine.engine import SECRETS, Cluster, Project, make_project
+from tests.engine.engine import REPO, SECRETS, Cluster, Project, make_project, observer, wait_until
+
+sys.path.insert(0, str(REPO / "toolchain"))
+from localcluster import observe
 
 NS = "ai-ml-dev"
 
@@ -58,8 +62,9 @@ def test_objects_read_back(deployed: Project, module_cluster: Cluster) -> None:
     assert set(deps) == {"n8n", "pytorch", "vllm-server", "redis", "sentiment-api"}
     vllm = deps["vllm-server"]
     assert vllm.spec.template.spec.containers[0].resources.limits["nvidia.com/gpu"] == "1"
-    assert vllm.metadata.annotations["pulumi.com/skipAwait"] == "true"
-    assert vllm.metadata.annotations["pulumi.com/deletionPropagationPolicy"] == "background"
+    # the local cluster runs pods now: Pulumi waited for the Deployment, which is ready
+    assert "pulumi.com/skipAwait" not in vllm.metadata.annotations
+    assert vllm.status.ready_replicas == 1
     secret = core.read_namespaced_secret("n8n-env", NS)
     assert base64.b64decode(secret.data["N8N_BASIC_AUTH_PASSWORD"]).decode() == SECRETS["N8N_BASIC_AUTH_PASSWORD"]
     env = {e.name: e for e in deps["n8n"].spec.template.spec.containers[0].env}
@@ -76,6 +81,58 @@ def test_objects_read_back(deployed: Project, module_cluster: Cluster) -> None:
                                                    "marketing-sentiment-analysis-budget"}
     cm = core.read_namespaced_config_map("time-slicing-config", "gpu-operator")
     assert "replicas: 4" in cm.data["nvidia-a100"]
+
+
+def test_the_examples_run(deployed: Project, module_cluster: Cluster) -> None:
+    """Every Deployment ready on a node of its GPU product (or a CPU node), a batch group's pods on one
+    node, every queued Job admitted by the planner's ClusterQueue and complete, a Job that needs a stack
+    started only after the stack's Services had ready endpoints, nothing Pending."""
+    core, apps, batch, custom = kube(module_cluster)
+    api = observer(module_cluster)
+    plan = {(o["kind"], o["metadata"]["name"]): o for o in planned(deployed)}
+    cq = next(n for (k, n) in plan if k == "ClusterQueue" and not n.endswith("-held"))
+    jobs = [n for (k, n) in plan if k == "Job"]
+    wait_until("every planned Job complete", lambda: all(
+        (batch.read_namespaced_job(n, NS).status.succeeded or 0) >= 1 for n in jobs), timeout=180)
+    rows = observe.settled(api, timeout=30)
+    assert [r.pod for r in rows if r.phase == "Pending"] == []
+    nodes = {n.metadata.name: n.metadata.labels for n in core.list_node().items}
+    for (kind, name), o in plan.items():
+        if kind != "Deployment":
+            continue
+        assert apps.read_namespaced_deployment(name, NS).status.ready_replicas == o["spec"].get("replicas", 1)
+        pods = [r for r in rows if r.owner == f"Deployment/{name}"]
+        assert pods and all(r.phase == "Running" for r in pods), name
+        wants_gpu = "nvidia.com/gpu" in (o["spec"]["template"]["spec"]["containers"][0].get("resources", {})
+                                         .get("limits", {}))
+        for r in pods:
+            product = nodes[r.node or ""].get("nvidia.com/gpu.product")
+            if wants_gpu:
+                values = o["spec"]["template"]["spec"]["affinity"]["nodeAffinity"][
+                    "requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]["matchExpressions"][0][
+                    "values"]
+                assert product in values, (name, product)
+            else:
+                assert product is None, (name, r.node)  # a CPU node
+    groups: dict[str, set[str]] = {}
+    for r in rows:
+        if r.labels.get("b00t.io/gpu-batch-group") and r.node:
+            groups.setdefault(r.labels["b00t.io/gpu-batch-group"], set()).add(r.node)
+    assert groups and all(len(n) == 1 for n in groups.values()), groups  # one node (one GPU) per batch group
+    for name in jobs:
+        run = [r for r in rows if r.owner == f"Job/{name}"]
+        assert run and run[0].phase == "Succeeded" and run[0].admitted_by == cq, (name, run)
+        job = plan[("Job", name)]
+        if plan[("Job", name)]["metadata"]["labels"].get("kueue.x-k8s.io/queue-name"):
+            workloads = custom.list_namespaced_custom_object("kueue.x-k8s.io", "v1beta2", NS, "workloads")["items"]
+            mine = [w for w in workloads if any(o["name"] == name for o in w["metadata"].get("ownerReferences", []))]
+            assert mine and mine[0]["status"]["admission"]["clusterQueue"] == cq
+        # the stacks it requires: their Services had ready endpoints before the Job's pod started
+        for env in job["spec"]["template"]["spec"]["containers"][0].get("env", []):
+            if env["name"].startswith("B00T_") and env["name"].endswith("_URL"):
+                svc = env["value"].split("://")[-1].split(".")[0]
+                ready = [endpoint_ready_at(api, svc)]
+                assert ready[0] is not None and ready[0] <= (run[0].started or 0), (name, svc, ready, run[0].started)
 
 
 def test_outputs(deployed: Project) -> None:
@@ -143,3 +200,15 @@ def test_destroy_removes_everything(deployed: Project, module_cluster: Cluster) 
 
     with open_ledger(f"sqlite:///{deployed.dir / '.cache' / 'ledger' / 'dev.db'}") as led:
         assert led.records() and all(r.state == "released" for r in led.records())
+
+
+def endpoint_ready_at(api: Any, service: str) -> float | None:
+    """When the Service got its ready endpoints: the endpoints controller's last-change-trigger-time of
+    its Endpoints (the time of the pod change that made them), when it has ready addresses."""
+    from datetime import datetime
+
+    ep = api.get(f"/api/v1/namespaces/{NS}/endpoints/{service}")
+    if not ep or not any(s.get("addresses") for s in ep.get("subsets") or []):
+        return None
+    stamp = (ep["metadata"].get("annotations") or {}).get("endpoints.kubernetes.io/last-change-trigger-time")
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() if stamp else None

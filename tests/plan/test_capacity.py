@@ -115,7 +115,7 @@ def test_mixed_inventory_gets_a_flavor_and_config_key_per_node_class(tmp_path: P
     }
     cq = kinds(cp.kueue, "ClusterQueue")[0]
     quotas = {f["name"]: f["resources"][0]["nominalQuota"] for f in cq["spec"]["resourceGroups"][1]["flavors"]}
-    assert quotas == {"nvidia-a100-nvidia-a100-sxm4-40gb-x4": 8, "nvidia-a100-nvidia-a100-80gb-pcie-x1": 1}
+    assert quotas == {"nvidia-a100-nvidia-a100-sxm4-40gb-x4": "8", "nvidia-a100-nvidia-a100-80gb-pcie-x1": "1"}
     cm = kinds(cp.time_slicing, "ConfigMap")[0]
     # the shared class its own key; the unshared node the default 'exclusive' key (never another type's config)
     assert set(cm["data"]) == {"nvidia-a100-nvidia-a100-sxm4-40gb-x4", "exclusive"}
@@ -153,7 +153,7 @@ def test_cluster_queue_covers_a_queued_members_own_gpu_type(tmp_path: Path) -> N
     cp = Planner(cat, settings([{"name": "l4", "gpuType": "nvidia-l4", "gpus": 2}]), environ={}).plan_cluster()
     cq = kinds(cp.kueue, "ClusterQueue")[0]
     assert [f["name"] for f in cq["spec"]["resourceGroups"][1]["flavors"]] == ["nvidia-l4"]
-    assert cq["spec"]["resourceGroups"][1]["flavors"][0]["resources"][0]["nominalQuota"] == 2
+    assert cq["spec"]["resourceGroups"][1]["flavors"][0]["resources"][0]["nominalQuota"] == "2"
 
 
 @pytest.mark.parametrize(("extra", "nodes", "kueue", "message"), [
@@ -191,7 +191,7 @@ def test_deployment_slices_are_left_out_of_quota_and_epoch_slots(catalog: Catalo
     assert held == {"nvidia-a100": 3}  # pytorch (1) + vllm-server's HPA at its most (2)
     assert [g["slots"] for g in epoch_inputs(planner, cp)["gpus"]] == [1]  # 4 slots - 3 held
     cq = kinds(cp.kueue, "ClusterQueue")[0]
-    assert cq["spec"]["resourceGroups"][1]["flavors"][0]["resources"][0]["nominalQuota"] == 1
+    assert cq["spec"]["resourceGroups"][1]["flavors"][0]["resources"][0]["nominalQuota"] == "1"
 
 
 def test_several_stacks_sharing_a_type_get_one_replica_count(tmp_path: Path) -> None:
@@ -276,3 +276,17 @@ def test_queued_gpu_work_when_deployments_hold_every_slice_is_an_error(tmp_path:
     })
     with pytest.raises(PlanError, match="Deployments outside Kueue hold all 4 nvidia-a100 GPU slices"):
         Planner(cat, settings([{"name": "n", "gpuType": "nvidia-a100", "slots": 4}]), environ={}).plan_cluster()
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_kwok_annotations_only_where_kwok_runs(env: str, catalog: Catalog, repo: Path) -> None:
+    """Pod-complete delays are for the local kwok cluster (b00t:simulation): never on prod's objects."""
+    s = load_environment(env, repo)
+    jobs = [o for o in Planner(catalog, s, environ={}).plan_cluster().all_objects() if o["kind"] == "Job"]
+    delays = [o["spec"]["template"]["metadata"].get("annotations", {}).get("pod-complete.stage.kwok.x-k8s.io/delay")
+              for o in jobs]
+    text = str(Planner(catalog, s, environ={}).plan_cluster().all_objects())
+    if env == "dev":
+        assert delays == ["20.000s", "5.000s"]  # 20 and 5 minutes at timeScale 60
+    else:
+        assert delays == [None, None] and "kwok" not in text

@@ -76,7 +76,7 @@ def test_job_with_a_batch_group_and_no_gpu_requirements_shares_the_stacks_gpu(tm
         requires_stacks = ["llm"]
         gpu_batch_group = "llama"
     """})
-    job = planner(cat, **A100).plan_job("j").job_object
+    job = planner(cat, None, **A100).plan_job("j").job_object
     pod = job["spec"]["template"]["spec"]
     assert pod["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"  # before: silently no GPU
     assert job["metadata"]["labels"]["b00t.io/model-id"] == "llama-q4"
@@ -258,7 +258,7 @@ def test_hpa_never_for_a_readwriteonce_claim_and_never_above_the_gpus(tmp_path: 
             shared = true
         """),
     })
-    plan = planner(cat, **A100).plan_stack("s")
+    plan = planner(cat, None, **A100).plan_stack("s")
     hpas = {o["metadata"]["name"]: o for o in plan.objects if o["kind"] == "HorizontalPodAutoscaler"}
     assert list(hpas) == ["gpu"] and hpas["gpu"]["spec"]["maxReplicas"] == 4  # 1 GPU x 4 slots, not 9
     assert any("mounts ReadWriteOnce" in w.message for w in plan.warnings)

@@ -81,9 +81,10 @@ def test_prod_kueue_and_cluster_policy(catalog: Catalog, repo: Path) -> None:
     gpu_group = cq["spec"]["resourceGroups"][1]
     # 2 nodes x 4 GPUs x 4 slots, less the 2 slices the llm stack's GPU Deployments hold outside Kueue
     assert gpu_group["flavors"][0] == {"name": "nvidia-a100",
-                                       "resources": [{"name": "nvidia.com/gpu", "nominalQuota": 30}]}
+                                       "resources": [{"name": "nvidia.com/gpu", "nominalQuota": "30"}]}
+    # prod sets no b00t:operator: gated Jobs wait in the held queue (a ClusterQueue with stopPolicy Hold)
     assert {(o["metadata"]["namespace"], o["metadata"]["name"]) for o in cp.kueue if o["kind"] == "LocalQueue"} == {
-        ("ai-ml-pipelines", "gpu-queue"), ("ai-ml-pipelines", "cpu-queue")}
+        ("ai-ml-pipelines", "gpu-queue"), ("ai-ml-pipelines", "cpu-queue"), ("ai-ml-pipelines", "b00t-held")}
     policy = next(o for o in cp.time_slicing if o["kind"] == "ClusterPolicy")
     assert policy["spec"]["devicePlugin"]["config"] == {"name": "time-slicing-config", "default": "nvidia-a100"}
 
@@ -94,7 +95,7 @@ def test_gpu_quota_defaults_to_inventory_slots(catalog: Catalog) -> None:
     cp = Planner(catalog, settings, environ={}).plan_cluster()
     cq = next(o for o in cp.kueue if o["kind"] == "ClusterQueue")
     # 2 GPUs x 4 slots, less the slices of the 2 GPU Deployments outside Kueue
-    assert cq["spec"]["resourceGroups"][1]["flavors"][0]["resources"][0]["nominalQuota"] == 6
+    assert cq["spec"]["resourceGroups"][1]["flavors"][0]["resources"][0]["nominalQuota"] == "6"
 
 
 def test_namespace_rules(catalog: Catalog) -> None:

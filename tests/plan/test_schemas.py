@@ -12,6 +12,7 @@ from b00t_pulumi.plan import Planner
 from b00t_pulumi.plan.crds import ai_ml_pipeline_crd, budget_constraint_crd
 from b00t_pulumi.plan.render import materialize
 from b00t_pulumi.plan.workflows import to_crd
+from b00t_pulumi.settings import OperatorSettings
 
 K8S_VERSION = "1.36.0"
 
@@ -45,7 +46,10 @@ def test_builtin_kinds_validate_strict(env_planner: Planner) -> None:
 
 
 def test_kueue_objects_match_kueue_crds(env_planner: Planner, kueue_schemas: dict[tuple[str, str], Any]) -> None:
-    kueue = [o for o in _objects(env_planner) if o["apiVersion"].startswith("kueue.x-k8s.io/")]
+    # with the b00t operator the ClusterQueue also lists the AdmissionCheck it answers
+    settings = env_planner.settings.model_copy(update={"operator": OperatorSettings(local=True)})
+    with_operator = Planner(env_planner.catalog, settings, environ={})
+    kueue = [o for o in _objects(with_operator) if o["apiVersion"].startswith("kueue.x-k8s.io/")]
     assert {o["kind"] for o in kueue} == {"ResourceFlavor", "AdmissionCheck", "ClusterQueue", "LocalQueue"}
     for obj in kueue:
         assert obj["apiVersion"] == "kueue.x-k8s.io/v1beta2"
