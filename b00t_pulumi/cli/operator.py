@@ -33,9 +33,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="watch only these namespaces (repeatable; default all)")
     p.add_argument("--liveness", metavar="URL", help="serve a liveness probe, e.g. http://0.0.0.0:8080/healthz")
     p.add_argument("--pending-max", type=float, default=5.0, metavar="S",
-                   help="holds shorter than this keep Kueue quota (Pending); longer ones are Retry (default 5)")
+                   help="holds shorter than this keep their Kueue quota (Pending); longer ones take the Workload "
+                        "out of the queue (default 5)")
     p.add_argument("--poll", type=int, default=10, metavar="S",
-                   help="Kueue Retry delay while a Job waits for another Job (default 10)")
+                   help="seconds before a hold nothing wakes (a missing BudgetConstraint, an error) is "
+                        "looked at again (default 10)")
     p.add_argument("--verbose", "-v", action="store_true")
     p.set_defaults(func=cmd_operator)
 

@@ -34,6 +34,8 @@ ESTIMATED_DAILY_COST = "b00t.io/estimated-daily-cost"
 BUDGET_CURRENCY = "b00t.io/budget-currency"
 GPU_TYPE = "b00t.io/gpu-type"
 REPLICAS = "b00t.io/replicas"
+HOLD_REASON = "b00t.io/hold-reason"  # why the operator holds a Job or Workload (shown to users)
+HELD_UNTIL = "b00t.io/held-until"  # on a Workload the operator deactivated: when to activate it ("" = on an event)
 
 #: annotations whose presence makes a Job or Deployment the operator's business
 WATCHED_ANNOTATIONS = (BUDGET_CONSTRAINT, SUSPENDED_UNTIL, DEFERRED_UNTIL, AFTER_JOBS)

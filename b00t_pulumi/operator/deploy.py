@@ -3,7 +3,8 @@ is set. One replica (``Recreate``: never two operators deciding at once), a Serv
 least privilege it needs:
 
 - watch Jobs, Deployments, Workloads, AdmissionChecks, BudgetConstraints (get, list, watch);
-- patch Jobs (unsuspend, hold reason), ``deployments/scale`` (replicas of a deferred Deployment),
+- patch Jobs (unsuspend, hold reason), Workloads (``spec.active`` of a held one),
+  ``deployments/scale`` (replicas of a deferred Deployment),
   ``workloads/status`` and ``admissionchecks/status`` (server-side apply of its own entries),
   ``budgetconstraints/status`` (status, and the ``k8s://`` ledger's book: get, patch, update);
 - list pods (a finished Job's pod times); watch CRDs (kopf starts a watch when a CRD appears);
@@ -33,7 +34,8 @@ def rules() -> list[dict[str, Any]]:
         {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]},
         {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": _WATCH},
         {"apiGroups": ["apps"], "resources": ["deployments/scale"], "verbs": ["get", "patch"]},
-        {"apiGroups": [c.KUEUE_GROUP], "resources": [c.WORKLOADS, c.ADMISSION_CHECKS], "verbs": _WATCH},
+        {"apiGroups": [c.KUEUE_GROUP], "resources": [c.WORKLOADS], "verbs": [*_WATCH, "patch"]},
+        {"apiGroups": [c.KUEUE_GROUP], "resources": [c.ADMISSION_CHECKS], "verbs": _WATCH},
         {"apiGroups": [c.KUEUE_GROUP], "resources": [f"{c.WORKLOADS}/status", f"{c.ADMISSION_CHECKS}/status"],
          "verbs": ["patch"]},
         {"apiGroups": [c.B00T_GROUP], "resources": [c.BUDGETS], "verbs": _WATCH},

@@ -99,6 +99,11 @@ class KubeClient:
             {**body, "metadata": {"name": name, "namespace": namespace}},
             field_manager=c.FIELD_MANAGER, force=True, _content_type=APPLY, _request_timeout=self.timeout)
 
+    def patch_workload(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
+        self.custom.patch_namespaced_custom_object(
+            c.KUEUE_GROUP, c.KUEUE_VERSION, namespace, c.WORKLOADS, name, patch,
+            field_manager=c.FIELD_MANAGER, _content_type=MERGE, _request_timeout=self.timeout)
+
     def apply_admission_check(self, name: str, body: dict[str, Any]) -> None:
         self.custom.patch_cluster_custom_object_status(
             c.KUEUE_GROUP, c.KUEUE_VERSION, c.ADMISSION_CHECKS, name, {**body, "metadata": {"name": name}},

@@ -8,9 +8,15 @@ Kueue v0.19.2 semantics (``apis/kueue/v1beta2/workload_types.go``, ``pkg/workloa
   Pending and queues it again after ``lastTransitionTime + requeueAfterSeconds``.
 - ``Rejected``: Kueue deactivates the Workload; it does not run.
 
-A hold that ends within ``pending_max_s`` stays Pending (no eviction for a few seconds); a longer
-one, or one that ends on an event (a Job it depends on), is Retry, so a Job held for a later epoch
-or window never sits on quota that the Jobs before it need.
+Kueue checks admission only after it has reserved quota, and a Workload keeps that quota while a
+check is Pending, and also while it is Retry until ``requeueAfterSeconds`` has passed (v0.19.2's
+workload controller waits for ``requeueState.requeueAt`` before it evicts; seen on the local cluster).
+So a hold that ends within ``pending_max_s`` is Pending (the quota is held for a few seconds); a
+longer one, or one that ends on an event (a Job it depends on), is Pending with its message and the
+Workload is deactivated (``spec.active: false``, Kueue's own way to take a Workload out of the queue:
+it releases the quota), with ``b00t.io/held-until`` saying when the operator activates it again.
+Kueue keeps a Pending check's message when it evicts, so the reason stays visible. A Job held for a
+later epoch or window never sits on quota that the Jobs before it need.
 """
 
 from __future__ import annotations
@@ -33,9 +39,11 @@ class CheckAnswer:
     message: str
     requeue_after_s: int | None = None
     wake_at: float | None = None
+    deactivate: bool = False  # take the Workload out of the queue until ``held_until`` (None: an event)
+    held_until: float | None = None
 
 
-def answer(outcome: Outcome, now: float, *, pending_max_s: float = 5.0, poll_s: int = 15) -> CheckAnswer:
+def answer(outcome: Outcome, now: float, *, pending_max_s: float = 5.0) -> CheckAnswer:
     if isinstance(outcome, Release):
         return CheckAnswer(c.READY, outcome.message[:MAX_MESSAGE])
     if isinstance(outcome, Reject):
@@ -44,13 +52,22 @@ def answer(outcome: Outcome, now: float, *, pending_max_s: float = 5.0, poll_s: 
     until = outcome.until
     if until is not None and until - now <= pending_max_s:
         return CheckAnswer(c.PENDING, outcome.message[:MAX_MESSAGE], None, until)
-    if until is None:
-        msg = f"{outcome.message}; asking again in {poll_s}s"
-        return CheckAnswer(c.RETRY, msg[:MAX_MESSAGE], poll_s, None)
-    # Kueue requeues at lastTransitionTime (whole seconds, written as now) + requeueAfterSeconds.
-    after = max(1, math.ceil(until - math.floor(now)))
-    msg = f"{outcome.message}; requeued at {iso(until)}"
-    return CheckAnswer(c.RETRY, msg[:MAX_MESSAGE], after, None)
+    # whole seconds, as Kubernetes keeps times: activate at the second the hold ends, never before
+    held = float(math.ceil(until)) if until is not None else None
+    tail = f"out of the queue until {iso(held)}" if held is not None else "out of the queue until then"
+    return CheckAnswer(c.PENDING, f"{outcome.message}; {tail}"[:MAX_MESSAGE], None, None, True, held)
+
+
+def hold_patch(want: CheckAnswer) -> dict[str, object]:
+    """Deactivate a Workload for a hold (Kueue evicts it and releases its quota)."""
+    until = iso(want.held_until) if want.held_until is not None else ""
+    return {"metadata": {"annotations": {c.HELD_UNTIL: until, c.HOLD_REASON: want.message}},
+            "spec": {"active": False}}
+
+
+def release_patch() -> dict[str, object]:
+    """Activate a Workload the operator held: Kueue queues it again and asks the check once it has quota."""
+    return {"metadata": {"annotations": {c.HELD_UNTIL: None, c.HOLD_REASON: None}}, "spec": {"active": True}}
 
 
 def same(current: CheckState | None, want: CheckAnswer) -> bool:

@@ -272,6 +272,7 @@ class WorkloadView:
     job_name: str | None
     job_uid: str | None
     owner_kind: str | None  # "Job"; "Pod" for the pods of a queued Deployment (Kueue's pod integration)
+    annotations: dict[str, str]
     active: bool
     quota_reserved: bool
     admitted: bool
@@ -282,6 +283,15 @@ class WorkloadView:
     @property
     def ref(self) -> Ref:
         return Ref(self.namespace, self.name)
+
+    @property
+    def held_by_us(self) -> bool:
+        """Deactivated by the operator for a hold (not by Kueue for a Rejected check, nor by a user)."""
+        return not self.active and c.HELD_UNTIL in self.annotations
+
+    @property
+    def held_until(self) -> float | None:
+        return parse_time(self.annotations.get(c.HELD_UNTIL))
 
     @classmethod
     def from_dict(cls, obj: dict[str, Any], check_name: str = c.ADMISSION_CHECK_NAME) -> WorkloadView:
@@ -307,6 +317,7 @@ class WorkloadView:
             job_name=str(owner["name"]) if owner else None,
             job_uid=str(owner.get("uid")) if owner and owner.get("uid") else None,
             owner_kind=str(first.get("kind")) if first else None,
+            annotations=_strs(meta.get("annotations")),
             active=spec.get("active", True) is not False,
             quota_reserved=_is_true(conditions, "QuotaReserved"),
             admitted=_is_true(conditions, "Admitted"),

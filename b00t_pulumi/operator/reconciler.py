@@ -23,7 +23,7 @@ from b00t_pulumi.operator import contract as c
 from b00t_pulumi.operator.alerts import AlertSender
 from b00t_pulumi.operator.book import Budget, BudgetBook
 from b00t_pulumi.operator.holds import Hold, Outcome, Reject, Release, Wait, waits
-from b00t_pulumi.operator.kueue import active_patch, answer, check_patch, same
+from b00t_pulumi.operator.kueue import active_patch, answer, check_patch, hold_patch, release_patch, same
 from b00t_pulumi.operator.observed import (
     AdmissionCheckView,
     BudgetView,
@@ -40,7 +40,7 @@ log = logging.getLogger("b00t_pulumi.operator")
 Kind = Literal["job", "workload", "deployment", "budget", "check"]
 KINDS: tuple[Kind, ...] = ("check", "budget", "deployment", "job", "workload")
 _UID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")  # the operator's own ids
-HOLD_REASON = "b00t.io/hold-reason"  # on a held Job outside Kueue: why it waits (Kueue Jobs: the check message)
+HOLD_REASON = c.HOLD_REASON  # on a held Job outside Kueue or a held Workload: why it waits
 
 
 @dataclass(frozen=True, order=True)
@@ -58,6 +58,7 @@ class Kube(Protocol):
 
     def job_pods(self, namespace: str, job_uid: str) -> list[dict[str, Any]]: ...
     def apply_workload_check(self, namespace: str, name: str, body: dict[str, Any]) -> None: ...
+    def patch_workload(self, namespace: str, name: str, patch: dict[str, Any]) -> None: ...
     def apply_admission_check(self, name: str, body: dict[str, Any]) -> None: ...
     def patch_job(self, namespace: str, name: str, patch: dict[str, Any]) -> None: ...
     def scale_deployment(self, namespace: str, name: str, replicas: int) -> None: ...
@@ -180,7 +181,7 @@ class Store:
 @dataclass
 class Options:
     pending_max_s: float = 5.0  # holds shorter than this stay Pending; longer ones are Retry
-    poll_s: int = 10  # Retry delay when a hold ends on an event (a Job it depends on)
+    poll_s: int = 10  # a hold nothing wakes (a BudgetConstraint not there yet, an error) is looked at again
     status_refresh_s: float = 10.0  # budgets are re-read this often (Pulumi gates write the ledger too)
     sweep_s: float = 60.0  # finished Jobs and orphaned reservations are re-checked this often
 
@@ -317,10 +318,15 @@ class Reconciler:
             log.info("admission check %s: Active", ac.name)
 
     def _workload(self, wl: WorkloadView, now: float) -> None:
-        if wl.check is None or wl.finished or not wl.active or wl.admitted or not wl.quota_reserved:
-            return  # not ours, done, or Kueue has not reserved quota for it yet (it asks us then)
+        if wl.check is None or wl.finished or wl.admitted:
+            return  # not ours, or done
+        if wl.held_by_us:
+            self._held_workload(wl, now)
+            return
+        if not wl.active or not wl.quota_reserved:
+            return  # inactive (Rejected, or a user's), or Kueue has not reserved quota yet: it asks us then
         if wl.check.state in (c.READY, c.REJECTED, c.RETRY):
-            return  # answered (a Retry is Kueue's to act on: it evicts and resets the check to Pending)
+            return  # answered (a Retry is Kueue's to act on)
         if wl.job_name is None:
             # not a Job's (the pods of a queued Deployment): no gate applies, its budget is counted per window
             outcome: Outcome = Release("b00t: no epoch, budget or dependency holds it")
@@ -332,17 +338,40 @@ class Reconciler:
                 return
             outcome = self.decide(job, wl.uid, now)
             job_name = job.name
-        ans = answer(outcome, now, pending_max_s=self.options.pending_max_s, poll_s=self.options.poll_s)
+        ans = answer(outcome, now, pending_max_s=self.options.pending_max_s)
         if not same(wl.check, ans):
             self.kube.apply_workload_check(wl.namespace, wl.name, check_patch(ans, now))
             log.info("workload %s/%s (%s): %s: %s", wl.namespace, wl.name, job_name, ans.state, ans.message)
+        if ans.deactivate:
+            self.kube.patch_workload(wl.namespace, wl.name, hold_patch(ans))
         if ans.state == c.READY:
             self.counters.admitted += 1
             owner = self.store.job(wl.namespace, wl.job_name) if wl.job_name else None
             if owner is not None and owner.budget:
                 self._budget_soon(owner.budget)
-        if ans.wake_at is not None:
-            self.enqueue([Key("workload", wl.namespace, wl.name)], ans.wake_at)
+        wake = ans.wake_at if ans.wake_at is not None else ans.held_until
+        if wake is not None:
+            self.enqueue([Key("workload", wl.namespace, wl.name)], wake)
+
+    def _held_workload(self, wl: WorkloadView, now: float) -> None:
+        """A Workload the operator took out of the queue: back in once its hold is over."""
+        key = Key("workload", wl.namespace, wl.name)
+        until = wl.held_until
+        if until is not None and until > now:
+            self.enqueue([key], until)
+            return
+        job = self.store.job(wl.namespace, wl.job_name) if wl.job_name else None
+        if job is not None:
+            ws = waits(job, now, self.store.jobs_in(job.namespace))
+            if ws:  # an epoch or deferral still ahead, or a Job it depends on: wait (events wake dependents)
+                end = Hold(tuple(ws)).until
+                if end is not None:
+                    self.enqueue([key], end)
+                return
+        # its time has come (the budget is asked again once Kueue has reserved quota for it)
+        self.kube.patch_workload(wl.namespace, wl.name, release_patch())
+        self.counters.released += 1
+        log.info("workload %s/%s (%s): back in the queue", wl.namespace, wl.name, wl.job_name or wl.owner_kind)
 
     def _budget_soon(self, ref: Ref) -> None:
         self.enqueue([Key("budget", ref.namespace, ref.name)], self.clock() + 0.2)

@@ -159,7 +159,7 @@ class OperatorSettings(_Model):
     create_namespace: bool = True
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
     pending_max_s: float = Field(default=5.0, ge=0, description="holds shorter than this keep Kueue quota")
-    poll_s: int = Field(default=10, ge=1, description="Kueue Retry delay while a Job waits for another Job")
+    poll_s: int = Field(default=10, ge=1, description="seconds before a hold nothing wakes is looked at again")
 
     @field_validator("namespace")
     @classmethod

@@ -76,15 +76,15 @@ def test_deferred_job_is_created_suspended(project: Project, module_cluster: Clu
     assert job.spec.suspend is True
     assert re.match(r"\d{4}-\d\d-\d\dT00:00:00Z$", job.metadata.annotations["b00t.io/deferred-until"])
     # dev runs the b00t operator (b00t:operator.local): it holds the queued Job through the b00t-budget
-    # AdmissionCheck until its window (Retry: Kueue keeps the reason in the Workload's Evicted condition)
+    # AdmissionCheck until its window, with its Workload out of the queue (spec.active false, no quota)
     assert job.metadata.labels["kueue.x-k8s.io/queue-name"] == "cpu-queue"
     custom = client.CustomObjectsApi(module_cluster.api())
 
     def evicted_for_the_window() -> bool:
         for w in custom.list_namespaced_custom_object("kueue.x-k8s.io", "v1beta2", NS, "workloads")["items"]:
             if w["metadata"]["ownerReferences"][0]["name"] == "sentiment-scoring":
-                return any(c["type"] == "Evicted" and "deferred by its budget until" in c.get("message", "")
-                           for c in (w.get("status") or {}).get("conditions") or [])
+                reason = (w["metadata"].get("annotations") or {}).get("b00t.io/hold-reason", "")
+                return w["spec"].get("active") is False and "deferred by its budget until" in reason
         return False
 
     wait_until("the operator holds sentiment-scoring until its window", evicted_for_the_window, timeout=60)

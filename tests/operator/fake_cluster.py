@@ -56,6 +56,28 @@ class FakeCluster:
             obj["status"]["admissionChecks"] = sorted([*checks, entry], key=lambda e: e["name"])
         self._changed("workload", namespace, name, change)
 
+    def patch_workload(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
+        """What Kueue does with ``spec.active``: false evicts (no quota), true queues it again (quota later)."""
+        self.writes.append(("workload-spec", f"{namespace}/{name}", patch))
+
+        def change(obj: dict[str, Any]) -> None:
+            ann = obj["metadata"].setdefault("annotations", {})
+            for k, v in (patch.get("metadata", {}).get("annotations") or {}).items():
+                if v is None:
+                    ann.pop(k, None)
+                else:
+                    ann[k] = v
+            obj["spec"].update(patch.get("spec", {}))
+            if obj["spec"].get("active") is False:
+                obj["status"]["conditions"] = [x for x in obj["status"]["conditions"] if x["type"] != "QuotaReserved"]
+        self._changed("workload", namespace, name, change)
+
+    def give_quota(self, namespace: str, name: str) -> None:
+        """Kueue reserves quota for a queued Workload again."""
+        def change(obj: dict[str, Any]) -> None:
+            obj["status"]["conditions"] = [*obj["status"]["conditions"], {"type": "QuotaReserved", "status": "True"}]
+        self._changed("workload", namespace, name, change)
+
     def apply_admission_check(self, name: str, body: dict[str, Any]) -> None:
         self.writes.append(("check", name, body))
         self._changed("check", "", name, lambda o: o.update(status=body["status"]))

@@ -10,7 +10,7 @@ from b00t_pulumi.budget.money import Money
 from b00t_pulumi.budget.window import Window
 from b00t_pulumi.operator import contract as c
 from b00t_pulumi.operator.holds import Hold, Reject, Release, Wait, waits
-from b00t_pulumi.operator.kueue import answer, check_patch, same
+from b00t_pulumi.operator.kueue import answer, check_patch, hold_patch, release_patch, same
 from b00t_pulumi.operator.observed import (
     CheckState,
     DeploymentView,
@@ -89,16 +89,21 @@ def test_kueue_answers() -> None:
     soon = answer(Hold((Wait("epoch", "epoch", T0 + 3),)), T0 + 0.4)
     assert soon.state == c.PENDING and soon.wake_at == T0 + 3  # short: keep the quota, wake at the time
     later = answer(Hold((Wait("epoch", "epoch", T0 + 90.2),)), T0 + 0.9)
-    # Kueue requeues at lastTransitionTime (whole seconds = floor(now)) + requeueAfterSeconds: never early
-    assert later.state == c.RETRY and later.requeue_after_s == 91
-    assert "requeued at 2027-01-15T08:01:30Z" in later.message
-    dep = answer(Hold((Wait("dependency", "waits for Job ai/a"),)), T0, poll_s=7)
-    assert dep.state == c.RETRY and dep.requeue_after_s == 7
-    patch = check_patch(later, T0 + 0.9)
+    # longer: out of the queue (Kueue releases the quota) until the second the hold ends, never before
+    assert later.state == c.PENDING and later.deactivate and later.held_until == T0 + 91
+    assert "out of the queue until 2027-01-15T08:01:31Z" in later.message
+    dep = answer(Hold((Wait("dependency", "waits for Job ai/a"),)), T0)
+    assert dep.state == c.PENDING and dep.deactivate and dep.held_until is None
+    assert hold_patch(later) == {"metadata": {"annotations": {c.HELD_UNTIL: "2027-01-15T08:01:31Z",
+                                                              c.HOLD_REASON: later.message}},
+                                 "spec": {"active": False}}
+    assert hold_patch(dep)["metadata"] == {"annotations": {c.HELD_UNTIL: "", c.HOLD_REASON: dep.message}}
+    assert release_patch()["spec"] == {"active": True}
+    patch = check_patch(soon, T0 + 0.9)
     entry = patch["status"]["admissionChecks"][0]  # type: ignore[index]
-    assert entry == {"name": c.ADMISSION_CHECK_NAME, "state": c.RETRY, "message": later.message,
-                     "lastTransitionTime": "2027-01-15T08:00:00Z", "requeueAfterSeconds": 91}
-    assert same(CheckState(c.ADMISSION_CHECK_NAME, c.RETRY, later.message), later)
+    assert entry == {"name": c.ADMISSION_CHECK_NAME, "state": c.PENDING, "message": soon.message,
+                     "lastTransitionTime": "2027-01-15T08:00:00Z"}
+    assert same(CheckState(c.ADMISSION_CHECK_NAME, c.PENDING, later.message), later)
     assert not same(CheckState(c.ADMISSION_CHECK_NAME, c.PENDING, ""), later)
 
 

@@ -117,25 +117,23 @@ def test_budget_with_room_for_n_admits_n_and_the_rest_after_the_reset(env: Env) 
     env.run()
     states = [env.cluster.check_of("ai", w["metadata"]["name"]) for w in wls]
     assert [s["state"] for s in states].count(c.READY) == 4
-    waiting = [s for s in states if s["state"] != c.READY]
-    assert all(s["state"] == c.RETRY for s in waiting)
-    assert all("waits for the window reset at 2027-01-15T08:01:00Z" in s["message"] for s in waiting), waiting
-    assert all(s["requeueAfterSeconds"] == 59 for s in waiting)  # written at 08:00:01 -> requeued at 08:01:00
+    waiting = [w["metadata"]["name"] for w, s in zip(wls, states, strict=True) if s["state"] != c.READY]
+    for name in waiting:  # out of the queue until the reset, with the reason on the check and the Workload
+        st = env.cluster.check_of("ai", name)
+        wl = env.cluster.get("workload", "ai", name)
+        assert st["state"] == c.PENDING and "waits for the window reset at 2027-01-15T08:01:00Z" in st["message"]
+        assert wl["spec"]["active"] is False and wl["metadata"]["annotations"][c.HELD_UNTIL] == "2027-01-15T08:01:00Z"
     assert env.spend(T0) == Money.of("5.00")
-    # Kueue evicted the Retry ones (check reset to Pending) and gives them quota again at the requeue time
-    env.clock.now = T0 + 60
-    for w in wls:
-        if env.cluster.check_of("ai", w["metadata"]["name"])["state"] == c.RETRY:
-            env.cluster._changed("workload", "ai", w["metadata"]["name"], _reset_to_pending)
-    env.run(until=T0 + 61)
+    env.run(until=T0 + 59)
+    assert all(env.cluster.get("workload", "ai", n)["spec"]["active"] is False for n in waiting)  # not before
+    env.run(until=T0 + 60)
+    assert all(env.cluster.get("workload", "ai", n)["spec"]["active"] is True for n in waiting)
+    for n in waiting:  # Kueue queues them again and reserves quota
+        env.cluster.give_quota("ai", n)
+    env.run()
     assert [env.cluster.check_of("ai", w["metadata"]["name"])["state"] for w in wls].count(c.READY) == 8
     assert env.spend(T0 + 60) == Money.of("5.00")
     assert {r.id for r in env.ledger.records("b")} == {w["metadata"]["uid"] for w in wls}  # id = Workload UID
-
-
-def _reset_to_pending(obj: dict[str, Any]) -> None:
-    for e in obj["status"]["admissionChecks"]:
-        e.update(state=c.PENDING, message="Reset to Pending after eviction. Previously: Retry")
 
 
 def test_fail_budget_rejects_what_is_over_it(env: Env) -> None:
@@ -153,19 +151,46 @@ def test_later_epoch_waits_then_is_released_at_its_start(env: Env) -> None:
     start = T0 + 120
     job = env.add("job", o.job("later", queue="q", suspended_until=start))
     wl = env.add("workload", o.workload(job))
+    name = wl["metadata"]["name"]
     env.run()
-    st = env.cluster.check_of("ai", wl["metadata"]["name"])
-    assert st["state"] == c.RETRY and st["requeueAfterSeconds"] == 119  # at 08:00:01 for 08:02:00
-    assert "planned start 2027-01-15T08:02:00Z" in st["message"]
+    st = env.cluster.check_of("ai", name)
+    assert st["state"] == c.PENDING and "planned start 2027-01-15T08:02:00Z" in st["message"]
+    assert env.cluster.get("workload", "ai", name)["spec"]["active"] is False  # no quota while it waits
     assert env.spend() == Money.of("0")  # nothing counted while it waits
-    env.cluster._changed("workload", "ai", wl["metadata"]["name"], _reset_to_pending)
-    env.clock.now = start - 2  # Kueue gave it quota a little early: it stays Pending and wakes at the start
-    env.rec.enqueue([Key("workload", "ai", wl["metadata"]["name"])])
     env.run(until=start - 1)
-    assert env.cluster.check_of("ai", wl["metadata"]["name"])["state"] == c.PENDING
+    assert env.cluster.get("workload", "ai", name)["spec"]["active"] is False
     env.run(until=start)
-    assert env.cluster.check_of("ai", wl["metadata"]["name"])["state"] == c.READY
+    assert env.cluster.get("workload", "ai", name)["spec"]["active"] is True
+    env.cluster.give_quota("ai", name)
+    env.run()
+    assert env.cluster.check_of("ai", name)["state"] == c.READY
     assert env.spend() == Money.of("2.50")
+
+
+def test_kueue_quota_a_little_early_keeps_it_pending_and_wakes_at_the_start(env: Env) -> None:
+    env.add("budget", o.budget())
+    start = T0 + 4
+    wl = env.add("workload", o.workload(env.add("job", o.job("soon", queue="q", suspended_until=start))))
+    name = wl["metadata"]["name"]
+    env.run()
+    assert env.cluster.check_of("ai", name)["state"] == c.PENDING
+    assert env.cluster.get("workload", "ai", name)["spec"]["active"] is True  # a few seconds: keeps its quota
+    env.run(until=start)
+    assert env.cluster.check_of("ai", name)["state"] == c.READY
+
+
+def test_workload_waiting_for_a_job_is_back_in_the_queue_when_it_succeeds(env: Env) -> None:
+    env.add("budget", o.budget())
+    first = env.add("job", o.job("first", queue="q"))
+    wl = env.add("workload", o.workload(env.add("job", o.job("second", queue="q", after="first"))))
+    name = wl["metadata"]["name"]
+    env.run(until=T0 + 30)
+    assert env.cluster.get("workload", "ai", name)["spec"]["active"] is False
+    assert env.cluster.get("workload", "ai", name)["metadata"]["annotations"][c.HELD_UNTIL] == ""
+    env.add("job", o.finished(first, T0, T0 + 31))
+    env.clock.now = T0 + 31
+    env.run()
+    assert env.cluster.get("workload", "ai", name)["spec"]["active"] is True  # at once, on the event
 
 
 def test_job_outside_kueue_is_unsuspended_when_its_holds_end(env: Env) -> None:
