@@ -140,7 +140,8 @@ def main() -> None:
             api = Api(cl.api())
             res: dict[str, Any] = {"throughput": [throughput(api, cl.kubeconfig, work / "sqlite", args.jobs,
                                              f"sqlite:///{work / 'settle.db'}"),
-                                  throughput(api, cl.kubeconfig, work / "k8s", args.k8s_jobs, f"k8s://{NS}")],
+                                  throughput(api, cl.kubeconfig, work / "k8s", args.k8s_jobs,
+                                             f"k8s://{NS}?kubeconfig={cl.kubeconfig}")],
                    "release_delay": release_delay(api, cl.kubeconfig, work / "epoch", args.epoch_jobs)}
     sq, k8 = res["throughput"]
     res["ratio_sqlite_over_k8s"] = round(float(sq["settled_per_s"]) / float(k8["settled_per_s"]), 1)

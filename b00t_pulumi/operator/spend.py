@@ -47,9 +47,10 @@ class Actual:
         return sum(r.seconds for r in self.runs)
 
     def describe(self) -> str:
+        exact = f"{self.amount.to_json()} {self.amount.currency}"  # not rounded to cents: the ledger's figure
         if self.basis == "flat":
-            return f"{self.amount} flat cost_per_job"
-        return f"{self.amount} for {self.seconds}s of pod time over {len(self.runs)} pod(s)"
+            return f"{exact} flat cost_per_job"
+        return f"{exact} for {self.seconds}s of pod time over {len(self.runs)} pod(s)"
 
 
 def pod_runs(job: JobView, pods: Sequence[PodView]) -> list[PodRun]:
