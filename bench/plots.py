@@ -59,28 +59,47 @@ def timeline(
     plt.close(fig)
 
 
-def saving_vs_density(rows: Sequence[dict[str, Any]], path: Path, *, dpi: int = 110) -> None:
-    """Load GPU-seconds saved against one-load-per-job FIFO, and loads vs FIFO-warm, by density."""
-    d = [r["density"] for r in rows]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
-    a.plot(d, [100 * r["ours"]["saving_vs_fifo"] for r in rows], "o-", label="epoch scheduler")
-    a.plot(d, [100 * r["warm"]["saving_vs_fifo"] for r in rows], "s--", label="FIFO keeping the last model warm")
-    a.axhline(90, color="grey", linewidth=0.8, linestyle=":", label="target 90 %")
-    a.set_xscale("log", base=2)
-    a.set_xticks(d, [f"{x:g}" for x in d])
-    a.set_xlabel("jobs per group per 15-min window")
-    a.set_ylabel("% load GPU-seconds saved vs one load per job")
-    a.set_ylim(0, 100)
-    a.legend(fontsize=8, loc="lower right")
-    b.plot(d, [r["ours"]["loads"] for r in rows], "o-", label="epoch scheduler")
-    b.plot(d, [r["warm"]["loads"] for r in rows], "s--", label="FIFO-warm")
-    b.plot(d, [r["ours"]["windowed_lower_bound_loads"] for r in rows], "v:", label="windowed lower bound")
-    b.set_xscale("log", base=2)
-    b.set_xticks(d, [f"{x:g}" for x in d])
-    b.set_xlabel("jobs per group per 15-min window")
-    b.set_ylabel("model loads in the day")
-    b.legend(fontsize=8)
-    fig.suptitle("12 models (Zipf), 8 GPUs x 4 slots, one day")
-    fig.tight_layout()
+def sweep_plot(rows: Sequence[dict[str, Any]], path: Path, *, window: float, dpi: int = 85) -> None:
+    """Loads and p95 added wait against jobs per day, per group count; ours beside both FIFOs, for
+    each inventory (colour). A hollow marker: ours does not dominate FIFO-warm at that point."""
+    groups = sorted({r["groups"] for r in rows})
+    counts = sorted({r["gpus"] for r in rows})
+    palette = {4: "tab:red", 8: "tab:blue", 16: "tab:green"}
+    colour = {n: palette.get(n, "tab:purple") for n in counts}
+    fig, axes = plt.subplots(2, len(groups), figsize=(5.2 * len(groups), 8.2), squeeze=False)
+    for col, g in enumerate(groups):
+        for n in counts:
+            pts = sorted((r for r in rows if r["groups"] == g and r["gpus"] == n), key=lambda r: r["jobs"])
+            x = [r["jobs"] for r in pts]
+            for row, key in ((0, "loads"), (1, "p95_added_wait_s")):
+                ax = axes[row][col]
+                ax.plot(x, [r["ours"][key] for r in pts], "o-", color=colour[n], label=f"ours, {n} GPUs")
+                ax.plot(x, [r["warm"][key] for r in pts], "s--", color=colour[n], alpha=0.6, markersize=4,
+                        label=f"FIFO-warm, {n} GPUs")
+                ax.plot(x, [r["cold"][key] for r in pts], ":", color=colour[n], alpha=0.5,
+                        label=f"FIFO-cold, {n} GPUs")
+                bad = [r for r in pts if not r["dominates"]]
+                if bad:
+                    ax.plot([r["jobs"] for r in bad], [r["ours"][key] for r in bad], "o", markerfacecolor="white",
+                            markeredgecolor="red", markersize=9, linestyle="none")
+        for row in (0, 1):
+            ax = axes[row][col]
+            ax.set_xscale("log", base=2)
+            xs = sorted({r["jobs"] for r in rows})
+            ax.set_xticks(xs, [f"{v:,}" for v in xs], fontsize=7)
+            ax.set_xlabel("jobs per day")
+            ax.grid(True, which="major", linewidth=0.3)
+        axes[0][col].set_yscale("log")
+        axes[0][col].set_title(f"{g} groups (Zipf)")
+        top = max(max(r["ours"]["p95_added_wait_s"], r["warm"]["p95_added_wait_s"]) for r in rows if r["groups"] == g)
+        axes[1][col].set_yscale("symlog", linthresh=60)
+        axes[1][col].set_ylim(0, max(top, window) * 2)
+        axes[1][col].axhline(window, color="grey", linewidth=0.8, linestyle=":")
+    axes[0][0].set_ylabel("model loads in the day")
+    axes[1][0].set_ylabel("p95 added wait, s (dotted: one window)")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(counts) * 3 // 2 + 1, fontsize=8)
+    fig.suptitle("Density sweep, one day, 4 slots per GPU, 15-min window; red ring: ours does not dominate FIFO-warm")
+    fig.tight_layout(rect=(0, 0.08, 1, 0.97))
     fig.savefig(path, dpi=dpi)
     plt.close(fig)

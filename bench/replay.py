@@ -39,8 +39,9 @@ from b00t_pulumi.gpu.capacity import GPU_RESOURCE, GPU_TOLERATION, GpuCapacity
 from b00t_pulumi.plan import kueue
 from b00t_pulumi.plan.needs import GpuNeed
 from b00t_pulumi.plan.objects import namespace_object
+from b00t_pulumi.settings.model import SimulationSettings
 from b00t_pulumi.settings.source import read_stack_config, settings_from_config
-from b00t_pulumi.simulation.durations import DELAY, JITTER
+from b00t_pulumi.simulation.durations import pod_annotations
 from bench.tracegen import TraceSpec, generate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -103,7 +104,7 @@ def queue_objects(settings_path: Path, namespace: str) -> list[dict[str, Any]]:
 
 
 def job_object(r: Release, namespace: str, scale: float) -> dict[str, Any]:
-    delay = f"{r.job.duration_s / scale:.3f}s"
+    annotations = pod_annotations(r.job.duration_s, SimulationSettings(time_scale=scale))
     pod: dict[str, Any] = {
         "restartPolicy": "Never",
         "containers": [{"name": "run", "image": "busybox:1.36",
@@ -118,7 +119,7 @@ def job_object(r: Release, namespace: str, scale: float) -> dict[str, Any]:
     return {"apiVersion": "batch/v1", "kind": "Job",
             "metadata": {"name": r.job.id, "namespace": namespace, "labels": labels},
             "spec": {"backoffLimit": 0, "template": {"metadata": {"labels": labels,
-                                                                  "annotations": {DELAY: delay, JITTER: delay}},
+                                                                  "annotations": annotations},
                                                      "spec": pod}}}
 
 
@@ -224,6 +225,10 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"runs took {ours_s_real:.0f} s and {fifo_s_real:.0f} s")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
+        result["ours_pods"] = [{"job": r.owner[4:], "node": r.node, "model": r.labels.get(MODEL_LABEL),
+                                "started": r.started, "finished": r.finished} for r in ours_rows]
+        result["ours_plan"] = [{"job": x.job.id, "node": x.node, "model": x.job.group, "start_s": x.at_s,
+                                "duration_s": x.job.duration_s} for x in ours]
         args.json.write_text(json.dumps(result, indent=2) + "\n")
     return 0 if agree else 1
 

@@ -23,10 +23,10 @@ from typing import Any
 
 from b00t_pulumi.budget._errors import budget_error
 from b00t_pulumi.budget.alerts import Alerter, WebhookAlerter, alert_payload
-from b00t_pulumi.budget.cost import constraint_currency
 from b00t_pulumi.budget.decisions import Alert, Approved, Decision, Deferred, Rejected
 from b00t_pulumi.budget.ledger import Ledger, Reservation
 from b00t_pulumi.budget.money import Money
+from b00t_pulumi.budget.quota import constraint_currency
 from b00t_pulumi.budget.window import Window, as_utc, current_window, iso_utc
 from b00t_pulumi.datum.orchestration import BudgetConstraint
 from b00t_pulumi.errors import BudgetError

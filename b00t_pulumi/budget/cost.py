@@ -1,213 +1,280 @@
-"""The cost model: what a job or a Deployment costs, and what a money limit buys in Kueue terms.
+"""The cost model: what a run of a job or a day of a Deployment costs, in its budget's currency.
 
+One path for every face: the planner prices each planned Job and Deployment here (the cost
+annotations), the gates, the policy pack and ``budget check`` read those through
+``budget.items``, and the operator settles a finished Job's measured run time with ``run_cost``.
 Pure functions with typed inputs; nothing here reads datums, the planner or a ledger.
 
-- A job costs ``cost_per_job`` when the budget sets it, else price per GPU-hour x GPUs x hours.
-- A Deployment costs (price per GPU-hour x GPUs) per hour, so x 24 x replicas per day.
-- Kueue has no money quota (FACTS section 2): a limit becomes ``floor(limit / cost_per_job)`` jobs
-  per window, and ``floor(limit / (price per GPU-hour x window hours))`` GPUs of nominal quota.
+- A pod's hourly rate = GPUs x price per GPU-hour of its type + CPU cores x price per core-hour +
+  GiB of memory x price per GiB-hour, from what the pod requests (GPUs: ``limits nvidia.com/gpu``).
+  A pod with GPUs but no type is priced as the dearest type it may land on, with a note.
+- A run costs ``cost_per_job`` when the budget sets it, else hourly rate x pod-hours.
+- A Deployment costs hourly rate x replicas (with an HPA: its maxReplicas, the most that may run)
+  x hours (24 a day).
+- Something in a budget that cannot be priced is a ``PricingError`` naming the keys that would price it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-from b00t_pulumi.budget._errors import budget_error
 from b00t_pulumi.budget.money import Money, to_decimal
-from b00t_pulumi.datum.orchestration import BudgetConstraint
-from b00t_pulumi.settings.model import Prices
+from b00t_pulumi.budget.prices import PriceList, PricingError
+from b00t_pulumi.datum.quantities import parse_quantity
 
 HOURS_PER_DAY = 24
+GPU_RESOURCE = "nvidia.com/gpu"
+GPU_TYPE_ANNOTATION = "b00t.io/gpu-type"
 _SECONDS_PER_HOUR = Decimal(3600)
+_GIB = Decimal(2**30)
+
+COST_PER_JOB_KEY = "b00t.orchestration.budget_constraint.cost_per_job"
+DURATION_KEY = "b00t.orchestration.estimated_duration"
+RESOURCES_KEY = "b00t.orchestration.resource_requirements"
+GPU_TYPE_KEY = "b00t.orchestration.gpu_requirements.gpu_type"
 
 
-def constraint_currency(constraint: BudgetConstraint, budget_currency: str | None = None) -> str:
-    """The budget's currency: ``constraint.currency``, else the datum's ``budget_currency``, else USD.
-
-    ``Orchestration.currency`` gives the same answer when you hold the whole orchestration table.
-    """
-    return constraint.currency or budget_currency or "USD"
-
-
-def limit_of(constraint: BudgetConstraint, currency: str | None = None) -> Money:
-    """The constraint's limit per window as Money."""
-    return Money(constraint.daily_limit, currency or constraint_currency(constraint))
-
-
-def gpu_hour_price(prices: Prices, gpu_type: str | None, currency: str) -> Money:
-    """Price of one GPU-hour of ``gpu_type`` (the default price when it is not listed).
-
-    Refuses a price list in another currency than the budget: b00t-pulumi does not convert money.
-    """
-    if prices.currency != currency:
-        raise budget_error(
-            f"prices are in {prices.currency} but the budget is in {currency}: set b00t:prices.currency "
-            f"to {currency} (b00t-pulumi does not convert currencies)"
-        )
-    return Money(prices.per_gpu_hour(gpu_type), currency)
-
-
-def _count(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise budget_error(f"{what}: expected a whole number >= 0, got {value!r}")
-    return value
-
-
-def _hours(duration_s: Any) -> Decimal:
-    d = to_decimal(duration_s, "duration")
-    if d < 0:
-        raise budget_error(f"duration: expected seconds >= 0, got {duration_s!r}")
-    return d / _SECONDS_PER_HOUR
-
-
-def job_cost(
-    *,
-    constraint: BudgetConstraint | None,
-    prices: Prices,
-    gpu_type: str | None,
-    gpus: int,
-    duration_s: float | int | Decimal | None,
-    currency: str | None = None,
-) -> Money:
-    """Estimated cost of one job run.
-
-    ``cost_per_job`` when the constraint sets it; otherwise price per GPU-hour x ``gpus`` x hours of
-    ``duration_s``. ``currency`` defaults to the constraint's (see ``constraint_currency``), else the
-    price list's. A job without ``cost_per_job`` and without a duration cannot be priced: BudgetError.
-    """
-    cur = currency or (constraint_currency(constraint) if constraint else prices.currency)
-    if constraint is not None and constraint.cost_per_job is not None:
-        return Money(constraint.cost_per_job, cur)
-    n = _count(gpus, "gpus")
-    if duration_s is None:
-        raise budget_error(
-            "cannot estimate the job's cost: set budget_constraint.cost_per_job or give the job a duration"
-        )
-    return gpu_hour_price(prices, gpu_type, cur) * (Decimal(n) * _hours(duration_s))
-
-
-def hourly_cost(*, prices: Prices, gpu_type: str | None, gpus: int, currency: str) -> Money:
-    """What ``gpus`` GPUs of ``gpu_type`` cost per hour."""
-    return gpu_hour_price(prices, gpu_type, currency) * _count(gpus, "gpus")
-
-
-def deployment_cost(
-    *, prices: Prices, gpu_type: str | None, gpus: int, replicas: int, currency: str, hours: float | Decimal = 24
-) -> Money:
-    """A Deployment's cost over ``hours``: hourly cost (GPU price x GPUs per pod) x hours x replicas."""
-    return hourly_cost(prices=prices, gpu_type=gpu_type, gpus=gpus, currency=currency) * (
-        to_decimal(hours, "hours") * _count(replicas, "replicas")
-    )
-
-
-def deployment_daily_cost(
-    *, prices: Prices, gpu_type: str | None, gpus: int, replicas: int, currency: str
-) -> Money:
-    """A Deployment's daily cost: hourly cost x 24 x replicas."""
-    return deployment_cost(
-        prices=prices, gpu_type=gpu_type, gpus=gpus, replicas=replicas, currency=currency, hours=HOURS_PER_DAY
-    )
-
-
-# -- what a limit buys (Kueue has no money quota) --------------------------------------------------
-
-
-def jobs_per_window(limit: Money, cost_per_job: Money) -> int:
-    """``floor(limit / cost_per_job)``: $100/day at $2.50/job -> 40 jobs/day. 0 when a job costs nothing."""
-    if cost_per_job.amount <= 0:
-        return 0
-    _ = limit - cost_per_job  # same currency, or BudgetError
-    return int((limit.amount / cost_per_job.amount).to_integral_value(rounding=ROUND_FLOOR))
-
-
-def gpu_quota(limit: Money, price_per_gpu_hour: Money, hours: float | Decimal = HOURS_PER_DAY) -> int:
-    """Kueue ``nominalQuota`` of ``nvidia.com/gpu`` a limit pays for: floor(limit / (price x hours)).
-
-    A GPU counted here may run all ``hours`` of the window without the limit being exceeded.
-    """
-    h = to_decimal(hours, "hours")
-    if price_per_gpu_hour.amount <= 0 or h <= 0:
-        return 0
-    _ = limit - price_per_gpu_hour
-    return int((limit.amount / (price_per_gpu_hour.amount * h)).to_integral_value(rounding=ROUND_FLOOR))
+def _quantity(value: Any) -> Decimal:
+    try:
+        return parse_quantity(value)
+    except ValueError:
+        return Decimal(0)
 
 
 @dataclass(frozen=True)
-class QuotaTranslation:
-    """A money limit in the units Kueue understands; ``text`` is the line ``budget check`` prints."""
+class PodRequest:
+    """What one pod asks for that has a price: GPUs (and their type), CPU cores, memory bytes."""
 
-    limit: Money
-    period: str  # "day" for a 23-25 hour window, else "window"
-    cost_per_job: Money | None
-    jobs: int | None
+    gpus: int = 0
+    gpu_type: str | None = None
+    cpu: Decimal = Decimal(0)
+    memory: Decimal = Decimal(0)
+
+    @classmethod
+    def of_pod(cls, pod: Mapping[str, Any], gpu_type: str | None = None) -> PodRequest:
+        """Kubernetes' effective request of a pod spec: per resource, the larger of the containers'
+        sum and the largest init container (GPUs from ``limits``, CPU and memory from ``requests``)."""
+
+        def amounts(c: Mapping[str, Any]) -> tuple[Decimal, Decimal, Decimal]:
+            res = c.get("resources") or {}
+            req, lim = res.get("requests") or {}, res.get("limits") or {}
+            return (_quantity(lim.get(GPU_RESOURCE, req.get(GPU_RESOURCE, 0))),
+                    _quantity(req.get("cpu", lim.get("cpu", 0))), _quantity(req.get("memory", lim.get("memory", 0))))
+
+        main = [amounts(c) for c in pod.get("containers") or []]
+        init = [amounts(c) for c in pod.get("initContainers") or []]
+        total = [sum((m[i] for m in main), Decimal(0)) for i in range(3)]
+        eff = [max([total[i], *(m[i] for m in init)]) for i in range(3)]
+        return cls(gpus=int(eff[0]), gpu_type=gpu_type, cpu=eff[1], memory=eff[2])
+
+    @property
+    def empty(self) -> bool:
+        return not (self.gpus or self.cpu or self.memory)
+
+    def describe(self) -> str:
+        parts = []
+        if self.gpus:
+            parts.append(f"{self.gpus} {self.gpu_type or 'untyped'} GPU{'s' if self.gpus != 1 else ''}")
+        if self.cpu:
+            parts.append(f"{self.cpu.normalize():f} CPU")
+        if self.memory:
+            parts.append(f"{(self.memory / _GIB).normalize():f} GiB memory")
+        return ", ".join(parts) or "nothing"
+
+
+@dataclass(frozen=True)
+class HourlyRate:
+    """What one pod costs per hour, the GPU type it was priced as, and notes: ``notes`` about this
+    pod (a GPU type guessed), ``price_notes`` about the price list (a default price, a conversion)."""
+
+    per_hour: Money
     gpu_type: str | None
-    price_per_gpu_hour: Money | None
-    window_hours: float
-    gpus: int | None
-
-    @property
-    def jobs_text(self) -> str | None:
-        if self.cost_per_job is None or self.jobs is None:
-            return None
-        return (
-            f"{self.limit.short()}/{self.period} at {self.cost_per_job.short()}/job -> "
-            f"{self.jobs} jobs/{self.period}"
-        )
-
-    @property
-    def gpus_text(self) -> str | None:
-        if self.price_per_gpu_hour is None or self.gpus is None:
-            return None
-        hours = f"{self.window_hours:g}"
-        return (
-            f"floor({self.limit.display} / ({self.price_per_gpu_hour.display} per GPU-hour x {hours} h)) = "
-            f"{self.gpus} {self.gpu_type or 'default'} GPU{'s' if self.gpus != 1 else ''} of Kueue nominalQuota"
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "limit": self.limit.to_json(),
-            "currency": self.limit.currency,
-            "period": self.period,
-            "cost_per_job": self.cost_per_job.to_json() if self.cost_per_job else None,
-            "jobs_per_period": self.jobs,
-            "jobs_text": self.jobs_text,
-            "gpu_type": self.gpu_type,
-            "price_per_gpu_hour": self.price_per_gpu_hour.to_json() if self.price_per_gpu_hour else None,
-            "window_hours": self.window_hours,
-            "kueue_gpu_quota": self.gpus,
-            "gpus_text": self.gpus_text,
-        }
+    notes: tuple[str, ...] = ()
+    price_notes: tuple[str, ...] = ()
 
 
-def translate(
-    constraint: BudgetConstraint,
-    *,
-    prices: Prices | None,
-    gpu_type: str | None,
-    window_hours: float = HOURS_PER_DAY,
-    currency: str | None = None,
-) -> QuotaTranslation:
-    """The seed's "$100/day at $2.50/job -> 40 jobs/day" and the GPU count a limit pays for.
+@dataclass(frozen=True)
+class Priced:
+    """A cost and how it was reached (``basis``, for people), with notes worth showing (as in HourlyRate)."""
 
-    The GPU part is left out (None) when ``prices`` is None or is in another currency.
-    """
-    limit = limit_of(constraint, currency)
-    daily = 23 <= window_hours <= 25  # a DST day is still a day: the quota must not change with it
-    hours = float(HOURS_PER_DAY) if daily else window_hours
-    cpj = Money(constraint.cost_per_job, limit.currency) if constraint.cost_per_job is not None else None
-    price: Money | None = None
-    if prices is not None and prices.currency == limit.currency:
-        price = gpu_hour_price(prices, gpu_type, limit.currency)
-    return QuotaTranslation(
-        limit=limit,
-        period="day" if daily else "window",
-        cost_per_job=cpj,
-        jobs=jobs_per_window(limit, cpj) if cpj is not None else None,
-        gpu_type=gpu_type,
-        price_per_gpu_hour=price,
-        window_hours=hours,
-        gpus=gpu_quota(limit, price, Decimal(str(hours))) if price is not None else None,
+    cost: Money
+    basis: str
+    notes: tuple[str, ...] = field(default=())
+    price_notes: tuple[str, ...] = field(default=())
+
+
+def hourly_rate(request: PodRequest, prices: PriceList, gpu_candidates: Sequence[str] = ()) -> HourlyRate:
+    """GPUs x GPU-hour price + cores x core-hour price + GiB x GiB-hour price, in ``prices.currency``."""
+    prices.check()
+    notes: list[str] = []
+    price_notes = list(prices.notes)
+    total = Money.zero(prices.currency)
+    gpu_type = request.gpu_type
+    if request.gpus:
+        if gpu_type:
+            price, note = prices.gpu(gpu_type)
+            if note:
+                price_notes.append(note)
+        else:
+            gpu_type, price = prices.dearest_gpu(gpu_candidates)
+            source = "b00t:gpuInventory" if gpu_candidates else "b00t:prices.gpuHour"
+            notes.append(
+                f"no gpu_type: priced as {gpu_type or 'defaultGpuHour'} at {price.exact()} per GPU-hour, the "
+                f"dearest GPU it may land on ({source}); set {GPU_TYPE_KEY} to price it exactly"
+            )
+        total = total + price * request.gpus
+    if request.cpu:
+        total = total + prices.cpu_hour * request.cpu
+        if prices.cpu_is_default:
+            price_notes.append(f"CPU priced at OpenCost's default {prices.cpu_hour.exact()} per core-hour: "
+                               "set b00t:prices.cpuHour")
+    if request.memory:
+        total = total + prices.memory_gib_hour * (request.memory / _GIB)
+        if prices.memory_is_default:
+            price_notes.append(f"memory priced at OpenCost's default {prices.memory_gib_hour.exact()} per "
+                               "GiB-hour: set b00t:prices.memoryGibHour")
+    return HourlyRate(total, gpu_type, tuple(notes), tuple(dict.fromkeys(price_notes)))
+
+
+def _hours(seconds: Any, what: str) -> Decimal:
+    d = to_decimal(seconds, what)
+    if d < 0:
+        raise PricingError(f"{what}: expected seconds >= 0, got {seconds!r}")
+    return d / _SECONDS_PER_HOUR
+
+
+def _nothing_to_price(with_cost_per_job: bool) -> PricingError:
+    keys = (RESOURCES_KEY, COST_PER_JOB_KEY) if with_cost_per_job else (RESOURCES_KEY,)
+    return PricingError(
+        "requests no GPU, CPU or memory, so nothing prices it: set "
+        + (f"{RESOURCES_KEY} (cpu, memory) or {COST_PER_JOB_KEY}" if with_cost_per_job else f"{RESOURCES_KEY} "
+           "(cpu, memory)"),
+        keys,
     )
+
+
+def price_run(
+    request: PodRequest,
+    *,
+    prices: PriceList,
+    pod_seconds: int | float | Decimal | None,
+    cost_per_job: Money | None = None,
+    gpu_candidates: Sequence[str] = (),
+) -> Priced:
+    """One run: ``cost_per_job`` when set, else the hourly rate x ``pod_seconds`` / 3600."""
+    if cost_per_job is not None:
+        if cost_per_job.currency != prices.currency:
+            raise PricingError(f"cost_per_job is in {cost_per_job.currency}, the budget in {prices.currency}")
+        return Priced(cost_per_job, f"cost_per_job {cost_per_job}")
+    if pod_seconds is None:
+        raise PricingError(
+            f"has no price: no cost_per_job and no estimated_duration to price its resources by; set "
+            f"{COST_PER_JOB_KEY} or {DURATION_KEY}",
+            (DURATION_KEY, COST_PER_JOB_KEY),
+        )
+    if request.empty:
+        raise _nothing_to_price(True)
+    rate = hourly_rate(request, prices, gpu_candidates)
+    hours = _hours(pod_seconds, "duration")
+    return Priced(rate.per_hour * hours, f"{request.describe()} at {rate.per_hour.exact()}/h x {hours.normalize():f} h",
+                  rate.notes, rate.price_notes)
+
+
+def run_cost(
+    request: PodRequest,
+    *,
+    prices: PriceList,
+    pod_seconds: int | float | Decimal | None,
+    cost_per_job: Money | None = None,
+    gpu_candidates: Sequence[str] = (),
+) -> Money:
+    """What a run costs: ``cost_per_job`` when the datum sets a flat price, else the prices of what
+    its pods requested x their (estimated or measured) seconds. One call for planning and settling."""
+    return price_run(request, prices=prices, pod_seconds=pod_seconds, cost_per_job=cost_per_job,
+                     gpu_candidates=gpu_candidates).cost
+
+
+def price_deployment(
+    request: PodRequest,
+    *,
+    prices: PriceList,
+    replicas: int,
+    hours: int | Decimal = HOURS_PER_DAY,
+    gpu_candidates: Sequence[str] = (),
+    replicas_text: str | None = None,
+) -> Priced:
+    """``replicas`` pods for ``hours``: hourly rate x replicas x hours."""
+    if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
+        raise PricingError(f"replicas: expected a whole number >= 0, got {replicas!r}")
+    if request.empty:
+        raise _nothing_to_price(False)
+    rate = hourly_rate(request, prices, gpu_candidates)
+    h = to_decimal(hours, "hours")
+    text = replicas_text or f"{replicas} replica{'s' if replicas != 1 else ''}"
+    return Priced(rate.per_hour * (h * replicas), f"{text} x {request.describe()} at {rate.per_hour.exact()}/h x {h} h",
+                  rate.notes, rate.price_notes)
+
+
+def _annotations(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    tmpl = ((obj.get("spec") or {}).get("template") or {}).get("metadata") or {}
+    return {**((obj.get("metadata") or {}).get("annotations") or {}), **(tmpl.get("annotations") or {})}
+
+
+def hpa_for(deployment: Mapping[str, Any], objects: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The HorizontalPodAutoscaler that scales ``deployment`` (same namespace, scaleTargetRef), if any."""
+    meta = deployment.get("metadata") or {}
+    for o in objects:
+        if o.get("kind") != "HorizontalPodAutoscaler":
+            continue
+        ref = (o.get("spec") or {}).get("scaleTargetRef") or {}
+        if (ref.get("kind") == "Deployment" and ref.get("name") == meta.get("name")
+                and (o.get("metadata") or {}).get("namespace") == meta.get("namespace")):
+            return o
+    return None
+
+
+def price_workload(
+    obj: Mapping[str, Any],
+    *,
+    prices: PriceList,
+    hpa: Mapping[str, Any] | None = None,
+    duration_s: int | float | Decimal | None = None,
+    cost_per_job: Money | None = None,
+    gpu_candidates: Sequence[str] = (),
+    hours: int | Decimal = HOURS_PER_DAY,
+) -> Priced:
+    """A planned Job (one run) or Deployment (``hours`` of it) priced from its own pod template.
+
+    The GPU type comes from the ``b00t.io/gpu-type`` annotation. A Deployment's replicas are
+    ``spec.replicas``, or with ``hpa`` its ``maxReplicas`` (the floor, ``minReplicas``, is what runs
+    for sure; the budget counts what may run). Errors name the object.
+    """
+    kind = str(obj.get("kind"))
+    name = f"{kind} {(obj.get('metadata') or {}).get('name')}"
+    spec = obj.get("spec") or {}
+    pod = (spec.get("template") or {}).get("spec") or {}
+    gpu_type = _annotations(obj).get(GPU_TYPE_ANNOTATION) or None
+    request = PodRequest.of_pod(pod, str(gpu_type) if gpu_type else None)
+    try:
+        if kind == "Job":
+            runs = int(spec.get("completions") or 1)
+            seconds = None if duration_s is None else to_decimal(duration_s, "duration") * runs
+            return price_run(request, prices=prices, pod_seconds=seconds, cost_per_job=cost_per_job,
+                             gpu_candidates=gpu_candidates)
+        if kind == "Deployment":
+            if "replicas" in spec:
+                return price_deployment(request, prices=prices, replicas=int(spec["replicas"]), hours=hours,
+                                        gpu_candidates=gpu_candidates)
+            if hpa is not None:
+                hs = hpa.get("spec") or {}
+                top, floor = int(hs.get("maxReplicas", 1)), int(hs.get("minReplicas", 1))
+                return price_deployment(request, prices=prices, replicas=top, hours=hours,
+                                        gpu_candidates=gpu_candidates,
+                                        replicas_text=f"up to {top} replicas (HPA floor {floor}, max {top})")
+            return price_deployment(request, prices=prices, replicas=1, hours=hours, gpu_candidates=gpu_candidates)
+    except PricingError as exc:
+        raise exc.about(name) from None
+    raise PricingError(f"a {kind} has no price model (Jobs and Deployments have)", item=name)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, ROUND_UP, Decimal, InvalidOperation
 from typing import Any
 
 from b00t_pulumi.budget._errors import budget_error
@@ -100,6 +100,10 @@ class Money:
         """Rounded to cents (banker's rounding), for display only: the ledger keeps exact amounts."""
         return Money(self.amount.quantize(CENT, rounding=ROUND_HALF_EVEN), self.currency)
 
+    def cents_up(self) -> Money:
+        """Rounded up to whole cents (away from zero): an estimate that never counts less than it costs."""
+        return Money(self.amount.quantize(CENT, rounding=ROUND_UP), self.currency)
+
     @property
     def display(self) -> str:
         """``"2.50"``: the amount rounded to cents, without the currency."""
@@ -110,6 +114,10 @@ class Money:
         q = self.amount.quantize(CENT, rounding=ROUND_HALF_EVEN)
         text = str(q.quantize(Decimal(1))) if q == q.to_integral_value() else str(q)
         return f"${text}" if self.currency == "USD" else f"{text} {self.currency}"
+
+    def exact(self) -> str:
+        """``0.031611 USD``: the exact amount (at least cents) and the currency, for prices."""
+        return f"{self.to_json()} {self.currency}"
 
     def __str__(self) -> str:
         return f"{self.display} {self.currency}"

@@ -8,20 +8,28 @@ Exit codes: 0 approved (or nothing to decide), 1 invalid input or ledger error, 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from b00t_pulumi.budget import (
     BudgetController,
+    BudgetItem,
     BudgetStatus,
     Money,
+    PriceList,
     QuotaTranslation,
+    budget_items,
     constraint_id_for,
     default_ledger_url,
+    jobs_per_window,
     open_ledger,
     parse_time,
+    price_list,
     redact_url,
+    reservation_id,
     translate,
 )
 from b00t_pulumi.budget._errors import budget_error
@@ -38,8 +46,8 @@ from b00t_pulumi.cli.common import (
 from b00t_pulumi.datum.catalog import Catalog
 from b00t_pulumi.datum.models import Datum
 from b00t_pulumi.datum.orchestration import BudgetConstraint
-from b00t_pulumi.errors import DatumError
-from b00t_pulumi.settings import Prices
+from b00t_pulumi.errors import B00tError, DatumError
+from b00t_pulumi.settings import EnvironmentSettings
 
 
 @dataclass(frozen=True)
@@ -118,7 +126,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=lambda a: _usage(p))
     bsub = p.add_subparsers(dest="budget_command", metavar="SUBCOMMAND")
 
-    c = bsub.add_parser("check", help="limit, spend, remaining and the Kueue quota a budget translates to")
+    c = bsub.add_parser("check", help="the whole window: limit, spend, the Deployments' cost, the jobs that fit "
+                        "in what is left, and its Kueue translation")
     c.add_argument("stack", metavar="STACK", help="stack (or job) name or id")
     _add_common(c)
     c.set_defaults(func=cmd_check)
@@ -153,15 +162,109 @@ def _usage(p: argparse.ArgumentParser) -> int:
 # -- commands -----------------------------------------------------------------------------------------
 
 
-def _translation(target: Target, prices: Prices, window_hours: float) -> QuotaTranslation:
+def _planned_objects(catalog: Catalog, settings: EnvironmentSettings, target: Target) -> tuple[list[Any], list[str]]:
+    """What a deploy with these settings plans (the objects the gates price), and warnings.
+
+    The whole plan when it can be made; otherwise datum by datum, so a broken datum elsewhere does
+    not hide this budget (a datum that counts in this budget and cannot be planned is an error)."""
+    from b00t_pulumi.plan.planner import Planner
+
+    planner = Planner(catalog, settings, environ=os.environ)
+    try:
+        return planner.plan_cluster().all_objects(), []
+    except B00tError as exc:
+        first = exc
+    objects: list[Any] = []
+    warnings = [f"the whole plan fails ({first.problems[0]}): planned datum by datum"]
+    stacks = planner.selected_stacks()
+    for st in stacks:
+        try:
+            objects += planner.plan_stack(st).all_objects()
+        except B00tError as exc:
+            if st.id == target.datum.id:
+                raise
+            warnings.append(f"{st.id} not planned: {exc.problems[0]}")
+    for job in planner.selected_jobs(stacks):
+        try:
+            objects += planner.plan_job(job).all_objects()
+        except B00tError as exc:
+            budget = planner.job_budget(job)
+            if job.id == target.datum.id or (budget and budget[0] == target.id):
+                raise
+            warnings.append(f"{job.id} not planned: {exc.problems[0]}")
+    unique = {(o.get("kind"), o["metadata"].get("namespace"), o["metadata"].get("name")): o for o in objects}
+    return list(unique.values()), warnings
+
+
+@dataclass(frozen=True)
+class Day:
+    """The whole window of a budget: its items, what the Deployments take, what is left for jobs."""
+
+    items: list[BudgetItem]
+    deployments: Money  # the Deployments' cost per window
+    unreserved: Money  # the part of it not yet reserved in the ledger's current window
+    left_now: Money  # remaining - unreserved: what jobs may still spend in this window
+    translation: QuotaTranslation
+    jobs_left: dict[str, int]  # cost_per_job / job name -> runs that fit in left_now
+    prices_problem: str | None
+
+
+def whole_day(target: Target, st: BudgetStatus, objects: list[Any], settings: EnvironmentSettings) -> Day:
+    """The Deployments' cost per window first, then how many jobs fit in what is left, and the Kueue
+    translation of that (the gate's item list: ``budget_items``)."""
+    items = budget_items(target.id, objects, currency=target.currency, window_hours=st.window.hours)
+    bad = [i.problem for i in items if i.problem]
+    if bad:
+        raise budget_error("; ".join(bad))
+    zero = Money.zero(target.currency)
+    deps = [i for i in items if i.kind == "deployment" and i.cost is not None]
+    held = {r.id for r in st.records if r.counted}
+    deployments = sum((i.cost for i in deps if i.cost), zero)
+    unreserved = sum((i.cost for i in deps if i.cost and reservation_id(target.id, i.id, st.window.key) not in held),
+                     zero)
+    left_now = st.remaining - unreserved
+    listed = price_list(settings.prices, target.currency)
+    prices: PriceList | None = None if listed.error else listed
+    problem = listed.error.message if listed.error else None
     gpu = target.datum.orch.gpu_requirements
-    return translate(
-        target.constraint,
-        prices=prices,
-        gpu_type=gpu.gpu_type if gpu else None,
-        window_hours=window_hours,
-        currency=target.currency,
-    )
+    tr = translate(target.constraint, prices=prices, gpu_type=gpu.gpu_type if gpu else None,
+                   window_hours=st.window.hours, currency=target.currency, committed=deployments)
+    jobs_left: dict[str, int] = {}
+    if tr.cost_per_job is not None:
+        jobs_left["cost_per_job"] = jobs_per_window(left_now, tr.cost_per_job)
+    else:
+        for i in items:
+            if i.kind == "job" and i.cost is not None:
+                jobs_left[i.name] = jobs_per_window(left_now, i.cost)
+    return Day(items, deployments, unreserved, left_now, tr, jobs_left, problem)
+
+
+def _day_text(day: Day, target: Target) -> list[str]:
+    deps = [i for i in day.items if i.kind == "deployment"]
+    jobs = [i for i in day.items if i.kind == "job"]
+    per = "day" if day.translation.period == "day" else "window"
+    lines = []
+    if deps:
+        parts = ", ".join(f"{i.name} {i.cost.display if i.cost else '?'}" for i in deps)
+        note = "" if not day.unreserved.amount else f"; {day.unreserved} of it not yet reserved in this window"
+        lines.append(f"  deployed   {day.deployments} per {per} ({parts}){note}")
+    else:
+        lines.append(f"  deployed   no Deployment in this budget (0.00 {target.currency} per {per})")
+    lines.append(f"  left       {max(day.left_now, Money.zero(target.currency))} for jobs in this window")
+    tr = day.translation
+    if tr.jobs_text:
+        lines.append(f"  jobs       {tr.jobs_text} ({day.jobs_left.get('cost_per_job', 0)} more in this window)")
+    elif day.jobs_left:
+        runs = ", ".join(f"{name} {next(i.cost for i in jobs if i.name == name)}: {n}"
+                         for name, n in day.jobs_left.items())
+        lines.append(f"  jobs       no cost_per_job; runs that fit in this window: {runs}")
+    else:
+        lines.append("  jobs       no cost_per_job and no planned job in this budget")
+    if tr.gpus_text:
+        lines.append(f"  Kueue      {tr.gpus_text}")
+    else:
+        lines.append(f"  Kueue      no GPU quota: {day.prices_problem or 'no price list'}")
+    return lines
 
 
 def _status_text(st: BudgetStatus, target: Target) -> list[str]:
@@ -183,13 +286,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     catalog = load_catalog(args, strict=False)  # a broken reference elsewhere must not hide a budget
     target = find_target(catalog, args.stack)
     settings = load_settings(args)
+    objects, warnings = _planned_objects(catalog, settings, target)
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
     url = ledger_url(args)
     with open_ledger(url) as ledger:
         st = BudgetController(ledger).status(target.id, target.constraint, now=_now(args), currency=target.currency)
-    tr = _translation(target, settings.prices, st.window.hours)
-    jobs_left = None
-    if tr.cost_per_job is not None and tr.cost_per_job.amount > 0:
-        jobs_left = max(0, int(st.remaining.amount // tr.cost_per_job.amount))
+    day = whole_day(target, st, objects, settings)
     if args.json:
         print_json(
             {
@@ -200,22 +303,18 @@ def cmd_check(args: argparse.Namespace) -> int:
                 "ledger": redact_url(url),
                 "reset_schedule": target.constraint.reset_schedule,
                 "timezone": target.constraint.timezone,
-                "jobs_left_in_window": jobs_left,
-                "quota": tr.to_dict(),
+                "items": [i.to_dict() for i in day.items],
+                "deployments_per_window": day.deployments.to_json(),
+                "deployments_unreserved": day.unreserved.to_json(),
+                "left_for_jobs_in_window": day.left_now.to_json(),
+                "jobs_left_in_window": day.jobs_left.get("cost_per_job") if day.translation.cost_per_job
+                else dict(day.jobs_left),
+                "quota": day.translation.to_dict(),
+                "prices_problem": day.prices_problem,
             }
         )
         return EXIT_OK
-    lines = _status_text(st, target)
-    if tr.jobs_text:
-        lines.append(f"  jobs       {tr.jobs_text} ({jobs_left} more in this window)")
-    else:
-        lines.append("  jobs       no cost_per_job: job costs come from GPU-hours x duration")
-    if tr.gpus_text:
-        lines.append(f"  Kueue      {tr.gpus_text}")
-    else:
-        lines.append(
-            f"  Kueue      no GPU quota: b00t:prices are in {settings.prices.currency}, the budget in {target.currency}"
-        )
+    lines = _status_text(st, target) + _day_text(day, target)
     lines.append(f"  ledger     {redact_url(url)}")
     print("\n".join(lines))
     return EXIT_OK

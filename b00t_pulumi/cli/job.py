@@ -28,7 +28,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = [
         {"name": j.name, "namespace": planner.namespace_for(j), "requires_stacks": j.orch.requires_stacks,
              "queue": j.orch.queue_name, "style": "orchestration" if j.image else "workflow",
-             "estimated_cost": str(c) if (c := planner.job_cost(j)) is not None else None}
+             "estimated_cost": c.to_json() if (c := planner.job_cost(j)) is not None else None,
+             "currency": c.currency if c is not None else None}
         for j in sorted(catalog.jobs(), key=lambda j: j.name)
     ]
     if args.json:

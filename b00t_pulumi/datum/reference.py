@@ -32,7 +32,8 @@ BECOMES: dict[str, str] = {
     "b00t.name": "object names (Deployment, Service, Job: DNS-1123 required for stack, job, docker)",
     "b00t.type": "which model validates the datum; `model` = `ai_model`",
     "b00t.hint": "documentation only",
-    "b00t.depends_on": "reference check and cycle detection (host prerequisites are not installed)",
+    "b00t.depends_on": "a member waits (init container) for the Services of the members it depends on; a job "
+                       "starts after the jobs it depends on succeed; host prerequisites (cli) are not installed",
     "b00t.env": "container env; secret-looking names become Secret + secretKeyRef",
     "b00t.orchestration": "see the orchestration tables",
     "b00t.members": "one Deployment (+ Service when ports) per docker member; PVC per ai_model; cli/k8s skipped",
@@ -44,7 +45,8 @@ BECOMES: dict[str, str] = {
     "b00t.ai_model": "`[ai_model].metadata.container_mount` is where the model PVC is mounted",
     "b00t.namespace": "noted (Helm charts are not rendered)",
     "b00t.chart_path": "noted (Helm charts are not rendered)",
-    "schedule_type": "labels/annotations; gpu_affinity adds pod affinity by batch group",
+    "schedule_type": "label b00t.io/schedule-type on stacks and jobs (a warning when what it schedules by is "
+                     "missing); no effect on a member",
     "gpu_batch_group": "label b00t.io/gpu-batch-group + podAffinity (topologyKey kubernetes.io/hostname)",
     "gpu_requirements": "resources.limits nvidia.com/gpu, nodeAffinity on nvidia.com/gpu.product, GPU toleration",
     "gpu_requirements.count": "resources.limits nvidia.com/gpu",
@@ -61,7 +63,8 @@ BECOMES: dict[str, str] = {
     "resource_requirements.cpu": "resources.requests.cpu",
     "resource_requirements.memory": "resources.requests.memory and limits.memory",
     "requires_stacks": "initContainers waiting for each Service (busybox nc -z); B00T_<MEMBER>_URL env",
-    "queue_name": "label kueue.x-k8s.io/queue-name; a LocalQueue of that name",
+    "queue_name": "stacks and jobs: label kueue.x-k8s.io/queue-name (a stack's Deployments' pods too); a "
+                  "LocalQueue of that name; no effect on a member",
     "estimated_duration": "annotation b00t.io/estimated-duration; cost = GPU price x GPUs x duration",
     "k8s.namespace": "metadata.namespace (the environment's b00t:namespace wins)",
     "k8s.enable_auto_scaling": "HorizontalPodAutoscaler (CPU 80%) per Deployment",

@@ -17,7 +17,7 @@ import pulumi
 from b00t_pulumi.datum.catalog import Catalog
 from b00t_pulumi.deploy.resources import SKIP_AWAIT, SecretResolver, create, resource_name
 from b00t_pulumi.gates.budget_gate import BudgetGate
-from b00t_pulumi.gates.decisions import GateFields, gate_fields
+from b00t_pulumi.gates.decisions import GateFields, gate_fields, hpa_floor
 from b00t_pulumi.gates.epoch_plan import EpochPlan
 from b00t_pulumi.plan.crds import budget_constraint_crd
 from b00t_pulumi.plan.kueue import HELD_QUEUE
@@ -35,9 +35,10 @@ def _child(parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()) 
 
 
 def _gated(obj: K8sObject, budget_gate: BudgetGate | None, epoch_plan: EpochPlan | None, *,
-           operator: bool = True) -> K8sObject | None:
+           operator: bool = True, hpa_floor: int | None = None) -> K8sObject | None:
     """The object with the gates' decision as Output leaves (epoch label and planned start, suspend,
     deferral). Only those values are unknown during a preview; every other field stays known.
+    ``hpa_floor``: a Deployment an HPA scales gets replicas (0 while deferred, else the floor).
 
     A queued Job's ``suspend`` is Kueue's (it unsuspends on admission whoever set it), so its hold is:
     with the b00t operator (``operator``), the b00t-budget AdmissionCheck, which reads the annotations;
@@ -46,7 +47,8 @@ def _gated(obj: K8sObject, budget_gate: BudgetGate | None, epoch_plan: EpochPlan
     if budget_gate is None and epoch_plan is None:
         return None
     name = obj["metadata"]["name"]
-    flags = {"epoch": epoch_plan is not None, "budget": budget_gate is not None}
+    flags: dict[str, Any] = {"epoch": epoch_plan is not None, "budget": budget_gate is not None,
+                             "kind": obj["kind"]}
     deferred = budget_gate.deferred if budget_gate else pulumi.Output.from_input({})
     assignments = epoch_plan.assignments if epoch_plan else pulumi.Output.from_input({})
     decision: pulumi.Output[GateFields] = pulumi.Output.all(deferred, assignments).apply(
@@ -77,9 +79,14 @@ def _gated(obj: K8sObject, budget_gate: BudgetGate | None, epoch_plan: EpochPlan
     elif obj["kind"] == "Job" and not queue:
         held = bool(spec.get("suspend"))  # the planner's own hold (job dependencies)
         spec["suspend"] = decision.apply(lambda f: f.suspend or held)
-    elif obj["kind"] == "Deployment" and "replicas" in spec:
-        planned = spec["replicas"]
-        spec["replicas"] = decision.apply(lambda f: 0 if f.deferred else planned)
+    elif obj["kind"] == "Deployment" and budget_gate is not None and ("replicas" in spec or hpa_floor is not None):
+        # 0 while deferred, with or without an HPA (the HPA does not scale a target at 0); else as
+        # planned, or the HPA's floor for one an HPA scales
+        planned = spec.get("replicas")
+        spec["replicas"] = decision.apply(lambda f: f.replicas(planned, hpa_floor))
+        count = planned if planned is not None else hpa_floor
+        if count is not None:  # what the b00t operator gives a deferred Deployment back in its window
+            meta["annotations"]["b00t.io/replicas"] = str(count)
     out["metadata"], out["spec"] = meta, spec
     return out
 
@@ -147,7 +154,8 @@ class B00tStack(pulumi.ComponentResource):
         for o in plan.objects:
             if o in storage:
                 continue
-            gated = _gated(o, budget_gate, None) if o["kind"] == "Deployment" else None
+            gated = (_gated(o, budget_gate, None, hpa_floor=hpa_floor(o, plan.objects))
+                     if o["kind"] == "Deployment" else None)
             if o["kind"] == "Service" and budget_gate is not None:
                 gated = _unawaited_when_deferred(o, budget_gate)
             self.resources[resource_name(o)] = create(gated or o, _child(self, ready), skip_await=skip_await,

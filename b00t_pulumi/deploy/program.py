@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,6 +45,13 @@ def _operator(settings: EnvironmentSettings, plan: ClusterPlan, opts: pulumi.Res
     objs = operator_objects(settings, [ns for ns, cr in budgets if cr and "webhookSecretRef" in cr["spec"]])
     if objs:
         B00tOperator("b00t-operator", objs, depends_on=namespaces, skip_await=skip, opts=opts)
+
+
+def _say_deferred(constraint_id: str, deferred: dict[str, str] | None) -> None:
+    """Each workload a budget deferred, and when it may start (also its b00t.io/deferred-until)."""
+    for name, until in sorted((deferred or {}).items()):
+        pulumi.log.warn(f"{name}: deferred by budget {constraint_id} until {until} (the next window); "
+                        "a Job stays suspended and gated, a Deployment at 0 replicas")
 
 
 def _program() -> None:
@@ -91,6 +99,7 @@ def _program() -> None:
         cid = gate_input["constraint_id"]
         gates[cid] = BudgetGate(f"budget-gate-{cid}", gate_input,
                                 opts=pulumi.ResourceOptions(depends_on=[budgets[cid]]))
+        gates[cid].deferred.apply(functools.partial(_say_deferred, cid))
     epochs = pre.epochs or {"jobs": [], "gpus": []}
     epoch_plan = EpochPlan("gpu-epochs", epochs) if epochs["jobs"] and epochs["gpus"] else None
     planned_gpu_jobs = {j["id"] for j in epochs["jobs"]}

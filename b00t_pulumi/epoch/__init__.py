@@ -8,6 +8,7 @@ from b00t_pulumi.epoch.bounds import lower_bound_loads, makespan_lower_bound, wi
 from b00t_pulumi.epoch.check import check_plan, check_stability
 from b00t_pulumi.epoch.metrics import Metrics, evaluate, percentile
 from b00t_pulumi.epoch.model import (
+    Assignment,
     Deferred,
     Epoch,
     Gpu,
@@ -21,6 +22,7 @@ from b00t_pulumi.epoch.scheduler import schedule
 from b00t_pulumi.epoch.trace import parse_trace, read_trace, write_trace
 
 __all__ = [
+    "Assignment",
     "Deferred",
     "Epoch",
     "Gpu",

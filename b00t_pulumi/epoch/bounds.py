@@ -7,12 +7,16 @@ one, and at least as many as its widest gang job. (FACTS writes ``W_g / (H - s_g
 time-slicing a GPU runs S jobs at once, so dividing by S is what keeps it a lower bound.)
 
 ``windowed_lower_bound_loads`` is stronger and holds for plans in which every job starts within
-its group's batch window of its submit time (check the plan's maximum wait before using it).
+its group's batch window of its submit time, or within ``max_wait_s`` (pass the longest wait of the
+plan you compare with it, when that is longer than the window).
 Take a time interval (a, b] and the groups with a job submitted at or after a whose window closes
 by b: each such group must be on a GPU at some moment of (a, b]. At time a at most M groups
 (M = GPUs) are loaded or loading, so at least k - M of those k groups need a load that finishes in
 (a, b]. Loads counted in disjoint intervals are distinct; a weighted-interval DP picks the
 intervals that sum to the most.
+
+Loads differ between jobs (``Job.load_on`` per GPU type): the bounds count a job as needing a load
+only if it needs one on every GPU type, and take each load as short as the fastest one possible.
 """
 
 from __future__ import annotations
@@ -26,12 +30,27 @@ from b00t_pulumi.epoch.model import Gpu, GroupSettings, Job
 _EPS = 1e-9
 
 
-def _group_loads(jobs: Iterable[Job]) -> dict[str, float]:
-    load: dict[str, float] = {}
+def _least_load(job: Job, types: Iterable[str] | None) -> float:
+    """The shortest load the job can have: on its fastest GPU type (of ``types``, or any)."""
+    if not job.load_by_type:
+        return job.load_s
+    loads = [job.load_on(t) for t in types] if types is not None else [job.load_s, *(s for _, s in job.load_by_type)]
+    return min(loads, default=job.load_s)
+
+
+def _needs_load(jobs: Iterable[Job], types: Iterable[str] | None = None) -> dict[str, float]:
+    """Per group, the shortest load any of its jobs that needs one can have (groups whose jobs
+    all load in 0 s are left out: they never need one)."""
+    out: dict[str, float] = {}
+    ts = None if types is None else sorted(set(types))
     for j in jobs:
-        if j.load_s > load.get(j.group, -1.0):
-            load[j.group] = j.load_s
-    return load
+        s = _least_load(j, ts)
+        if s > 0 and s < out.get(j.group, INF):
+            out[j.group] = s
+    return out
+
+
+INF = float("inf")
 
 
 def lower_bound_loads(
@@ -51,16 +70,16 @@ def lower_bound_loads(
         return 0
     held = held or {}
     slots = max(g.slots for g in gpus)
-    load = _group_loads(jobs)
+    types = [g.gpu_type for g in gpus]
+    load = _needs_load(jobs, types)  # a load serving any of these jobs takes at least this long
     work: dict[str, float] = {}
     width: dict[str, int] = {}
     for j in jobs:
-        work[j.group] = work.get(j.group, 0.0) + j.duration_s * j.gpus
-        width[j.group] = max(width.get(j.group, 0), j.gpus)
+        if _least_load(j, types) > 0:
+            work[j.group] = work.get(j.group, 0.0) + j.duration_s * j.gpus
+            width[j.group] = max(width.get(j.group, 0), j.gpus)
     total = 0
     for g, s in load.items():
-        if s <= 0:
-            continue
         k = held.get(g, 0)
         need = max(width[g] - k, 0 if k else 1)
         if horizon_s is not None:
@@ -78,9 +97,12 @@ def windowed_lower_bound_loads(
     *,
     groups: Mapping[str, GroupSettings] | None = None,
     default: GroupSettings | None = None,
-    lengths: Sequence[float] = (1.25, 1.5, 2.0, 3.0, 4.0),
+    lengths: Sequence[float] = (1.1, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0, 6.0, 8.0),
+    max_wait_s: float | None = None,
 ) -> int:
-    """Loads any plan needs if every job starts within its batch window (see the module doc).
+    """Loads any plan needs if every job starts within its batch window (see the module doc), or,
+    with ``max_wait_s``, within that many seconds of its submit (then it holds for a plan whose
+    waits exceed the window: pass that plan's longest wait).
 
     Also at least :func:`lower_bound_loads` with no horizon. ``lengths`` are the interval
     lengths tried, in windows.
@@ -89,10 +111,11 @@ def windowed_lower_bound_loads(
         return 0
     groups = groups or {}
     default = default or GroupSettings()
-    load = _group_loads(jobs)
     # The largest window: a job submitted at r surely has its window closed by r + w_max.
-    w = max(groups.get(g, default).batch_window_s for g in load)
-    order = sorted((j.submit_s, j.group) for j in jobs if load[j.group] > 0)
+    w = max(groups.get(g, default).batch_window_s for g in {j.group for j in jobs})
+    if max_wait_s is not None:
+        w = max_wait_s
+    order = sorted((j.submit_s, j.group) for j in jobs if _least_load(j, None) > 0)
     simple = len({g for _, g in order})
     if not order or w <= 0:
         return simple
@@ -146,9 +169,9 @@ def makespan_lower_bound(
     held_set = set(held)
     t0 = min(j.submit_s for j in jobs)
     lo = -math.inf if now is None else now
-    load = _group_loads(jobs)
+    types = sorted({g.gpu_type for g in gpus})
     single = max(
-        max(j.submit_s, lo + (0.0 if j.group in held_set else load[j.group])) + j.duration_s for j in jobs
+        max(j.submit_s, lo + (0.0 if j.group in held_set else _least_load(j, types))) + j.duration_s for j in jobs
     )
     slots = sum(g.slots for g in gpus)
     by_submit = sorted(((max(j.submit_s, lo), j.duration_s * j.gpus) for j in jobs), reverse=True)

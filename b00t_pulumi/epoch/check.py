@@ -30,8 +30,9 @@ def check_plan(
 
     Checked: every job placed (on ``gpus`` distinct GPUs at one common start and end) or deferred
     with a reason, never both; start >= submit; run time = duration; a job inside its epoch, after
-    the load, on a GPU of its type; an epoch of its job's group; a load no shorter than the
-    model's unless the same GPU's previous epoch held that model; slots never exceeded;
+    the load, on a GPU of its type; an epoch of its job's group; a load no shorter than its jobs'
+    ``load_on`` that GPU's type, unless the same GPU's previous epoch held that model loaded at
+    least as large; slots never exceeded;
     ``max_concurrent_jobs``; the daily limit. With ``exclusive`` (our plans and FIFO-warm) a GPU
     holds one model at a time: its epochs do not overlap. Without it (FIFO-cold, one process per
     job) epochs, loads included, only share the GPU's slots.
@@ -101,20 +102,22 @@ def check_plan(
                 if bad(m):
                     return out
 
-    # Loads: an epoch that loads less than its model needs must continue the same model.
+    # Loads: an epoch loads at least what its jobs need on this GPU type, unless it continues the
+    # same model on the same GPU, loaded at least that large by an earlier epoch.
     for gid, eps in per_gpu.items():
         eps.sort(key=lambda e: (e.load_start_s, e.start_s, e.id))
+        gtype = gpu_by_id[gid].gpu_type
         prev: Epoch | None = None  # the epoch just before (by load start)
         reach: Epoch | None = None  # the epoch, so far, that holds the GPU the longest
+        level = 0.0  # how large the model held by `prev` was loaded
         for e in eps:
-            need = max((by_id[p.id].load_s for p in e.jobs if p.id in by_id), default=0.0)
-            if e.load_s + EPS < need:
-                cont = exclusive and prev is not None and prev.group == e.group
-                if not cont and bad(
-                    f"epoch {e.id}: loads {e.load_s} s but model {e.group!r} takes {need} s "
-                    f"and {gid} did not hold it before"
-                ):
+            need = max((by_id[p.id].load_on(gtype) for p in e.jobs if p.id in by_id), default=0.0)
+            carried = level if exclusive and prev is not None and prev.group == e.group else 0.0
+            if max(e.load_s, carried) + EPS < need:
+                held = f"{gid} held it loaded for {carried} s before" if carried else f"{gid} did not hold it before"
+                if bad(f"epoch {e.id}: loads {e.load_s} s but model {e.group!r} takes {need} s and {held}"):
                     return out
+            level = max(e.load_s, carried)
             if exclusive and reach is not None and e.load_start_s + EPS < reach.end_s and bad(
                 f"gpu {gid}: epoch {e.id} ({e.group}) starts loading at {e.load_start_s} while epoch "
                 f"{reach.id} ({reach.group}) holds the GPU until {reach.end_s}"

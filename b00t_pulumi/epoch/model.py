@@ -23,6 +23,9 @@ class Job:
 
     ``gpus`` > 1 means a gang: the job runs at the same time on that many GPUs, using one slot of
     each, and every one of those GPUs must hold the group's model.
+
+    ``load_s`` is how long its model takes to load; ``load_by_type`` overrides it per GPU type
+    (``(("H100", 20.0),)``: the model loads faster there). :meth:`load_on` gives the one that applies.
     """
 
     id: str
@@ -33,6 +36,14 @@ class Job:
     gpus: int = 1
     cost: Decimal | None = None
     gpu_type: str | None = None
+    load_by_type: tuple[tuple[str, float], ...] = ()
+
+    def load_on(self, gpu_type: str) -> float:
+        """Seconds to load this job's model on a GPU of ``gpu_type``."""
+        for t, s in self.load_by_type:
+            if t == gpu_type:
+                return s
+        return self.load_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +68,22 @@ class Placement(NamedTuple):
     """A job inside an epoch: it holds one slot of the epoch's GPU during [start_s, end_s)."""
 
     id: str
+    start_s: float
+    end_s: float
+
+
+class Assignment(NamedTuple):
+    """Where and when one job runs: what a replay or a deploy pins the job to.
+
+    ``gpus``, ``nodes`` and ``epochs`` have one entry per GPU of the job (several for a gang), in
+    GPU id order.
+    """
+
+    id: str
+    group: str
+    gpus: tuple[str, ...]
+    nodes: tuple[str, ...]
+    epochs: tuple[str, ...]
     start_s: float
     end_s: float
 
@@ -112,10 +139,29 @@ class Plan:
                 out.setdefault(p.id, p)
         return out
 
+    def assignments(self) -> dict[str, Assignment]:
+        """Job id -> its GPU(s), node(s), epoch(s), start and end (placed jobs only)."""
+        node = {g.id: g.node for g in self.gpus}
+        where: dict[str, list[tuple[str, str]]] = {}
+        first: dict[str, tuple[str, Placement]] = {}
+        for e in self.epochs:
+            for p in e.jobs:
+                where.setdefault(p.id, []).append((e.gpu, e.id))
+                first.setdefault(p.id, (e.group, p))
+        out: dict[str, Assignment] = {}
+        for jid, places in where.items():
+            places.sort()
+            group, p = first[jid]
+            out[jid] = Assignment(
+                jid, group, tuple(g for g, _ in places), tuple(node.get(g, "") for g, _ in places),
+                tuple(e for _, e in places), p.start_s, p.end_s,
+            )
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         """The ``--plan-out`` JSON shape (issue 4)."""
         return {
-            "gpus": [{"id": g.id, "slots": g.slots} for g in self.gpus],
+            "gpus": [{"id": g.id, "node": g.node, "gpu_type": g.gpu_type, "slots": g.slots} for g in self.gpus],
             "epochs": [
                 {
                     "id": e.id,
@@ -136,7 +182,11 @@ class Plan:
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "plan") -> Plan:
         """Read the ``--plan-out`` shape back. Raises ScheduleError naming the bad key."""
         try:
-            gpus = tuple(Gpu(id=str(g["id"]), slots=int(g["slots"])) for g in data.get("gpus", []))
+            gpus = tuple(
+                Gpu(id=str(g["id"]), node=str(g.get("node", "")), gpu_type=str(g.get("gpu_type", "gpu")),
+                    slots=int(g["slots"]))
+                for g in data.get("gpus", [])
+            )
             epochs = tuple(
                 Epoch(
                     id=str(e["id"]),

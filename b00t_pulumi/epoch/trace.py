@@ -1,4 +1,5 @@
-"""Job traces as CSV: ``id,submit_s,group,duration_s,load_s`` and optional ``gpus``, ``cost``.
+"""Job traces as CSV: ``id,submit_s,group,duration_s,load_s`` and optional ``gpus``, ``cost``,
+``gpu_type`` and ``load_s_by_type`` (per GPU type load seconds: ``H100=20;A100=34``).
 
 Every bad row is reported as ``FILE: line N: column: message`` (all of them, up to 50), never as
 a traceback. Columns may come in any order; an unknown column is an error (a misspelt optional
@@ -17,7 +18,7 @@ from b00t_pulumi.epoch.model import Job
 from b00t_pulumi.errors import Problem, ScheduleError, display_path
 
 REQUIRED = ("id", "submit_s", "group", "duration_s", "load_s")
-OPTIONAL = ("gpus", "cost")
+OPTIONAL = ("gpus", "cost", "gpu_type", "load_s_by_type")
 _MAX_PROBLEMS = 50
 
 
@@ -131,17 +132,40 @@ def _row(
                 err("cost", f"expected an amount >= 0, got {text!r}")
         except InvalidOperation:
             err("cost", f"expected an amount such as 2.50, got {text!r}")
+    gpu_type = row[col["gpu_type"]].strip() or None if "gpu_type" in col else None
+    by_type: list[tuple[str, float]] = []
+    if "load_s_by_type" in col and row[col["load_s_by_type"]].strip():
+        for part in row[col["load_s_by_type"]].split(";"):
+            kind, sep, secs = part.partition("=")
+            try:
+                x = float(secs)
+            except ValueError:
+                x = -1.0
+            if not sep or not kind.strip() or not (math.isfinite(x) and x >= 0):
+                err("load_s_by_type", f"expected TYPE=SECONDS;TYPE=SECONDS such as H100=20;A100=34, got {part!r}")
+                continue
+            by_type.append((kind.strip(), x))
+        if len({t for t, _ in by_type}) != len(by_type):
+            err("load_s_by_type", "a GPU type is listed twice")
     if len(problems) > before:
         return None
-    return Job(id=jid, group=group, submit_s=submit, duration_s=duration, load_s=load, gpus=gpus, cost=cost)
+    return Job(
+        id=jid, group=group, submit_s=submit, duration_s=duration, load_s=load, gpus=gpus, cost=cost,
+        gpu_type=gpu_type, load_by_type=tuple(sorted(by_type)),
+    )
 
 
 def write_trace(jobs: Iterable[Job], path: Path | str) -> None:
-    """Write jobs as a trace CSV (``gpus`` and ``cost`` columns only when some job needs them)."""
+    """Write jobs as a trace CSV (the optional columns only when some job needs them)."""
     rows = list(jobs)
     with_gpus = any(j.gpus != 1 for j in rows)
     with_cost = any(j.cost is not None for j in rows)
-    header = [*REQUIRED, *(["gpus"] if with_gpus else []), *(["cost"] if with_cost else [])]
+    with_type = any(j.gpu_type is not None for j in rows)
+    with_by_type = any(j.load_by_type for j in rows)
+    header = [
+        *REQUIRED, *(["gpus"] if with_gpus else []), *(["cost"] if with_cost else []),
+        *(["gpu_type"] if with_type else []), *(["load_s_by_type"] if with_by_type else []),
+    ]
     with Path(path).open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(header)
@@ -151,6 +175,10 @@ def write_trace(jobs: Iterable[Job], path: Path | str) -> None:
                 out.append(j.gpus)
             if with_cost:
                 out.append("" if j.cost is None else str(j.cost))
+            if with_type:
+                out.append(j.gpu_type or "")
+            if with_by_type:
+                out.append(";".join(f"{t}={_fmt(x)}" for t, x in j.load_by_type))
             w.writerow(out)
 
 

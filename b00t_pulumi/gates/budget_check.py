@@ -30,13 +30,16 @@ def items_of(props: dict[str, Any], window_key: str) -> list[Any]:
 
     currency = props["constraint"].get("currency") or "USD"
     return [CostItem(id=reservation_id(props["constraint_id"], i["id"], window_key),
-                     cost=Money.of(i["cost"], currency), kind=i["kind"], name=i["name"])
+                     cost=Money.of(i["cost"], i.get("currency") or currency), kind=i["kind"], name=i["name"])
             for i in props.get("items", [])]
 
 
 def reservation_id(constraint_id: str, item_id: str, window_key: str) -> str:
-    """Stable per constraint, item and window: re-running an update in the window never counts twice."""
-    return f"{constraint_id}:{item_id}:{window_key}"
+    """Stable per constraint, item and window (``budget.items.reservation_id``): re-running an update in
+    the window never counts twice."""
+    from b00t_pulumi.budget.items import reservation_id as rid
+
+    return rid(constraint_id, item_id, window_key)
 
 
 def window_key(props: dict[str, Any]) -> str:

@@ -4,6 +4,13 @@ The keys a workload gets are known before the gates run (which gates apply to it
 preview shows every other label and annotation as known — and the policy pack can read the cost
 annotations — while the gate-decided values alone are "unknown until apply". Values that do not
 apply are empty strings (e.g. ``b00t.io/deferred-until: ""`` when the budget did not defer it).
+
+A deferral holds until ``b00t.io/deferred-until``:
+- a Job is created suspended; a queued one's ``suspend`` is Kueue's (it unsuspends on admission), so
+  the b00t-budget AdmissionCheck holds it and the operator reads ``b00t.io/deferred-until``;
+- a Deployment gets ``replicas: 0``, also one scaled by an HPA: the HPA controller does not scale a
+  target at zero replicas (its floor, minReplicas, cannot lift it), and when the deferral ends the
+  Deployment starts again at the HPA's floor.
 """
 
 from __future__ import annotations
@@ -30,10 +37,17 @@ class GateFields:
     suspend: bool = False  # Jobs: wait for a later epoch or the next budget window
     deferred: bool = False  # the budget deferred it (Deployments: 0 replicas)
 
+    def replicas(self, planned: int | None, hpa_floor: int | None) -> int | None:
+        """A Deployment's replicas under this decision: 0 while deferred; else as planned, or the HPA's
+        floor for a Deployment an HPA scales (None: leave replicas to the HPA)."""
+        if self.deferred:
+            return 0
+        return planned if planned is not None else hpa_floor
+
 
 def gate_fields(name: str, *, epoch: bool, budget: bool, assignment: dict[str, Any] | None,
-                deferred: dict[str, Any] | None) -> GateFields:
-    """The decision for workload ``name``: ``epoch``/``budget`` say which gates apply to it."""
+                deferred: dict[str, Any] | None, kind: str = "Job") -> GateFields:
+    """The decision for workload ``name`` (a ``kind``): ``epoch``/``budget`` say which gates apply to it."""
     labels: dict[str, str] = {}
     ann: dict[str, str] = {}
     suspend = False
@@ -56,8 +70,9 @@ def gate_fields(name: str, *, epoch: bool, budget: bool, assignment: dict[str, A
     return GateFields(labels, ann, suspend, is_deferred)
 
 
-def apply_fields(obj: K8sObject, fields: GateFields) -> K8sObject:
-    """The object with the decision applied (plain values; the Pulumi face applies Output leaves)."""
+def apply_fields(obj: K8sObject, fields: GateFields, hpa_floor: int | None = None) -> K8sObject:
+    """The object with the decision applied (plain values; the Pulumi face applies Output leaves).
+    ``hpa_floor``: the minReplicas of the HPA that scales this Deployment, if one does."""
     out: K8sObject = _copy(obj)
     meta = out["metadata"]
     meta.setdefault("labels", {}).update(fields.labels)
@@ -66,9 +81,19 @@ def apply_fields(obj: K8sObject, fields: GateFields) -> K8sObject:
         out["spec"]["template"].setdefault("metadata", {}).setdefault("labels", {}).update(fields.labels)
     if out["kind"] == "Job":
         out["spec"]["suspend"] = fields.suspend
-    elif out["kind"] == "Deployment" and fields.deferred and "replicas" in out["spec"]:
-        out["spec"]["replicas"] = 0
+    elif out["kind"] == "Deployment":
+        replicas = fields.replicas(out["spec"].get("replicas"), hpa_floor)
+        if replicas is not None:
+            out["spec"]["replicas"] = replicas
     return out
+
+
+def hpa_floor(deployment: K8sObject, objects: list[K8sObject]) -> int | None:
+    """minReplicas of the HPA that scales ``deployment`` among ``objects`` (None when none does)."""
+    from b00t_pulumi.budget.cost import hpa_for
+
+    hpa = hpa_for(deployment, objects)
+    return None if hpa is None else int(hpa["spec"].get("minReplicas", 1))
 
 
 def _copy(obj: Any) -> Any:

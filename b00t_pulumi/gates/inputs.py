@@ -2,42 +2,29 @@
 
 (The epoch gate's inputs come from ``b00t_pulumi.epoch.deploy.epoch_inputs``.)
 
-* ``budget_inputs``: per BudgetConstraint CR, the costs of the workloads that name it, for its
-  ``BudgetGate`` (the budget controller and the ledger).
+* ``budget_inputs``: per BudgetConstraint CR, the costs of the workloads that name it (whatever
+  their namespace), for its ``BudgetGate`` (the budget controller and the ledger).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from b00t_pulumi.budget.items import budget_items
+from b00t_pulumi.budget.window import current_window
 from b00t_pulumi.datum.models import JobDatum, StackDatum
+from b00t_pulumi.errors import PlanError, Problem
 from b00t_pulumi.plan.model import ClusterPlan
 from b00t_pulumi.plan.objects import K8sObject
 from b00t_pulumi.plan.planner import Planner
 
 
-def _cost_items(cr: K8sObject, objects: Sequence[K8sObject]) -> list[dict[str, Any]]:
-    """Deployments first (running infrastructure), then jobs, each by name: the reservation order."""
-    name, ns = cr["metadata"]["name"], cr["metadata"]["namespace"]
-    items: list[dict[str, Any]] = []
-    for o in objects:
-        meta = o["metadata"]
-        ann = meta.get("annotations", {})
-        if ann.get("b00t.io/budget-constraint") != name or meta.get("namespace") != ns:
-            continue
-        if o["kind"] == "Deployment" and "b00t.io/estimated-daily-cost" in ann:
-            items.append({"id": f"deployment/{meta['name']}", "kind": "deployment", "name": meta["name"],
-                          "cost": ann["b00t.io/estimated-daily-cost"]})
-        elif o["kind"] == "Job" and "b00t.io/estimated-cost" in ann:
-            items.append({"id": f"job/{meta['name']}", "kind": "job", "name": meta["name"],
-                          "cost": ann["b00t.io/estimated-cost"]})
-    return sorted(items, key=lambda i: (i["kind"] != "deployment", i["name"]))
-
-
-def budget_inputs(planner: Planner, plan: ClusterPlan, ledger_url: str) -> list[dict[str, Any]]:
-    """One gate input per BudgetConstraint CR of the plan."""
+def budget_inputs(planner: Planner, plan: ClusterPlan, ledger_url: str,
+                  now: datetime | None = None) -> list[dict[str, Any]]:
+    """One gate input per BudgetConstraint CR of the plan; its items are ``budget.items.budget_items``
+    of the whole plan (every Job and Deployment that names it, in any namespace)."""
     objects = plan.all_objects()
     owners: list[tuple[StackDatum | JobDatum, K8sObject]] = [
         *[(sp.stack, sp.budget) for sp in plan.stacks if sp.budget],
@@ -47,12 +34,18 @@ def budget_inputs(planner: Planner, plan: ClusterPlan, ledger_url: str) -> list[
     for owner, cr in owners:
         bc = owner.orch.budget_constraint
         assert bc is not None
+        name, currency = cr["metadata"]["name"], owner.orch.currency
+        hours = current_window(bc.reset_schedule, bc.timezone, now or datetime.now(UTC)).hours
+        items = budget_items(name, objects, currency=currency, window_hours=hours)
+        bad = [Problem(owner.id, "b00t.orchestration.budget_constraint", i.problem) for i in items if i.problem]
+        if bad:
+            raise PlanError(bad)
         out.append({
-            "constraint_id": cr["metadata"]["name"],
+            "constraint_id": name,
             "subject": f"{'stack' if isinstance(owner, StackDatum) else 'job'} {owner.name}",
             "constraint": {
                 "daily_limit": str(bc.daily_limit),
-                "currency": owner.orch.currency,
+                "currency": currency,
                 "cost_per_job": None if bc.cost_per_job is None else str(bc.cost_per_job),
                 "alert_threshold": bc.alert_threshold,
                 "n8n_webhook": bc.n8n_webhook,  # a template like ${VAR}: expanded when sent, never stored
@@ -60,7 +53,9 @@ def budget_inputs(planner: Planner, plan: ClusterPlan, ledger_url: str) -> list[
                 "reset_schedule": bc.reset_schedule,
                 "timezone": bc.timezone,
             },
-            "items": _cost_items(cr, objects),
+            "items": [{"id": i.id, "kind": i.kind, "name": i.name, "namespace": i.namespace,
+                       "cost": i.cost.to_json() if i.cost else None, "currency": i.cost.currency if i.cost else None}
+                      for i in items],
             "ledger": ledger_url,
         })
     return out

@@ -10,6 +10,7 @@ program run this one function, so the same input never passes one and fails the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,7 @@ def preflight(planner: Planner, project_dir: Path, *, ledgers: bool = True) -> P
                                     "them on: they are not batched into epochs", "warning"))
     ledger = absolute_ledger_url(planner.settings.ledger or default_ledger_url(), project_dir)
     try:
-        out.budgets = budget_inputs(planner, plan, ledger)
+        out.budgets = budget_inputs(planner, plan, ledger, now=datetime.fromtimestamp(clock_now(), UTC))
     except B00tError as exc:
         out.problems += exc.problems
         return out

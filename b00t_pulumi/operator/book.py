@@ -24,9 +24,10 @@ from decimal import Decimal
 from typing import Any
 
 from b00t_pulumi.budget.controller import BudgetController
-from b00t_pulumi.budget.cost import hourly_cost
+from b00t_pulumi.budget.cost import hourly_rate
 from b00t_pulumi.budget.ledger.base import Ledger, Reservation
 from b00t_pulumi.budget.money import Money
+from b00t_pulumi.budget.prices import price_list
 from b00t_pulumi.budget.window import Window, current_window
 from b00t_pulumi.datum.orchestration import BudgetConstraint
 from b00t_pulumi.errors import B00tError
@@ -107,12 +108,16 @@ class BudgetBook:
         self.prices = prices
         self.controller = BudgetController(ledger)
 
-    # -- prices (the one cost path of b00t_pulumi.budget.cost) ------------------------------------
-    def hourly(self, currency: str) -> Any:
+    # -- prices (the one cost path: b00t_pulumi.budget.cost) ---------------------------------------
+    def hourly(self, currency: str) -> Callable[[Resources], Money]:
+        """What one pod of these requests costs per hour in ``currency`` (GPUs by type, CPU, memory)."""
+        prices = price_list(self.prices, currency)
+        candidates = sorted(self.prices.gpu_hour)
+
         def price(res: Resources) -> Money:
-            if not res.gpus:
+            if res.empty:
                 return Money.zero(currency)
-            return hourly_cost(prices=self.prices, gpu_type=res.gpu_type, gpus=res.gpus, currency=currency)
+            return hourly_rate(res, prices, candidates).per_hour
         return price
 
     def _estimate(self, budget: Budget, job: JobView) -> Money:
@@ -230,6 +235,6 @@ class BudgetBook:
         window = budget.window(now)
         spend = self.ledger.spend(budget.id, window.start, budget.currency)
         records = self.ledger.records(budget.id, window.start)
-        return budget_status(limit=budget.limit, window=window, spend=spend, records=records,
-                             threshold=budget.threshold, generation=budget.view.generation, now=now,
+        return budget_status(spec=budget.view.spec, limit=budget.limit, window=window, spend=spend,
+                             records=records, generation=budget.view.generation, now=now,
                              previous=budget.view.status)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from b00t_pulumi.budget.cost import PodRequest
 from b00t_pulumi.operator import contract as c
 
 
@@ -82,45 +83,13 @@ def budget_ref(value: str | None, namespace: str) -> Ref | None:
     return Ref(ns, name) if sep else Ref(namespace, ns)
 
 
-@dataclass(frozen=True)
-class Resources:
-    """What one pod asks for: GPUs (of a type), CPU cores and memory bytes."""
-
-    gpus: int = 0
-    gpu_type: str | None = None
-    cpu: Decimal = Decimal(0)
-    memory_bytes: Decimal = Decimal(0)
-
-
-_SUFFIX: dict[str, Decimal] = {
-    "Ki": Decimal(2**10), "Mi": Decimal(2**20), "Gi": Decimal(2**30), "Ti": Decimal(2**40), "Pi": Decimal(2**50),
-    "Ei": Decimal(2**60), "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("0.001"), "k": Decimal(10**3),
-    "M": Decimal(10**6), "G": Decimal(10**9), "T": Decimal(10**12), "P": Decimal(10**15), "E": Decimal(10**18)}
-
-
-def quantity(text: Any) -> Decimal:
-    """A Kubernetes quantity (``500m``, ``8Gi``, ``2``) as a Decimal; 0 when empty or unreadable."""
-    s = str(text).strip() if text is not None else ""
-    for suffix in sorted(_SUFFIX, key=len, reverse=True):
-        if s.endswith(suffix):
-            base = _decimal(s[: -len(suffix)])
-            return base * _SUFFIX[suffix] if base is not None else Decimal(0)
-    return _decimal(s) or Decimal(0)
+#: what one pod asks for that has a price (the cost model's own type)
+Resources = PodRequest
 
 
 def pod_resources(pod_spec: dict[str, Any], gpu_type: str | None) -> Resources:
-    """Requests of a pod template or pod spec: the sum over its containers (limits when no request).
-
-    Init containers run before the containers and are not added (Kubernetes sizes a pod by
-    max(init, sum of containers); ours are tiny wait loops)."""
-    gpus, cpu, mem = 0, Decimal(0), Decimal(0)
-    for container in pod_spec.get("containers") or []:
-        res = container.get("resources") or {}
-        req, lim = res.get("requests") or {}, res.get("limits") or {}
-        gpus += int(quantity(lim.get("nvidia.com/gpu", req.get("nvidia.com/gpu", 0))))
-        cpu += quantity(req.get("cpu", lim.get("cpu", 0)))
-        mem += quantity(req.get("memory", lim.get("memory", 0)))
-    return Resources(gpus, gpu_type if gpus else None, cpu, mem)
+    """Kubernetes' effective request of a pod spec (``budget.cost.PodRequest.of_pod``)."""
+    return PodRequest.of_pod(pod_spec, gpu_type)
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
+from b00t_pulumi.budget import cost as budget_cost
+from b00t_pulumi.budget import items as budget_items
+from b00t_pulumi.budget.money import Money
+from b00t_pulumi.budget.prices import PriceList, PricingError, price_list
 from b00t_pulumi.datum.catalog import Catalog
 from b00t_pulumi.datum.models import AiModelDatum, CliDatum, Datum, DockerDatum, JobDatum, K8sDatum, StackDatum
 from b00t_pulumi.datum.orchestration import BudgetConstraint, Orchestration
@@ -87,9 +90,6 @@ class Planner:
 
     def job_gpu_need(self, job: JobDatum) -> GpuNeed | None:
         return job_need(self.catalog, job)
-
-    def gpu_price(self, gpu_type: str | None) -> Decimal:
-        return self.settings.prices.per_gpu_hour(gpu_type)
 
     def check_need(self, need: GpuNeed, where: str) -> None:
         """What the GPU nodes of the environment cannot give ``need``: an error before anything is created."""
@@ -317,15 +317,26 @@ class Planner:
             annotations = self._gpu_annotations(need)
             if budget_name and so.budget_constraint:
                 annotations |= labels.budget(budget_name, so.budget_constraint, so.currency)
-                annotations["b00t.io/estimated-daily-cost"] = crds.money_str(
-                    self.deployment_daily_cost(need, self._cost_replicas(stack)))
 
             autoscale, fixed = self._autoscaling(stack, d, need, pod, claims, rr, warnings)
-            plan.objects.append(workloads.deployment(d.name, ns, wl_labels, annotations, selector, pod,
-                                                     None if autoscale else fixed))
+            deployment = workloads.deployment(d.name, ns, wl_labels, annotations, selector, pod,
+                                              None if autoscale else fixed)
+            plan.objects.append(deployment)
+            hpa: K8sObject | None = None
             if autoscale:
                 assert k8s is not None
-                plan.objects.append(workloads.hpa(d.name, ns, obj_labels, max(1, k8s.min_replicas), autoscale))
+                hpa = workloads.hpa(d.name, ns, obj_labels, max(1, k8s.min_replicas), autoscale)
+                plan.objects.append(hpa)
+            if budget_name and so.budget_constraint:
+                try:  # the one cost path (budget/cost.py), from the Deployment's own pod template
+                    priced = budget_cost.price_workload(deployment, prices=self.prices_for(so.currency), hpa=hpa,
+                                                        gpu_candidates=self.gpu_candidates())
+                except PricingError as exc:
+                    warnings.append(self._pricing_problem(stack, exc, f"Deployment {d.name}"))
+                else:
+                    _annotate(deployment, {budget_items.DAILY_COST_ANNOTATION: priced.cost.cents_up().to_json(),
+                                           budget_items.CURRENCY_ANNOTATION: so.currency})
+                    plan.notes += [f"{d.id}: {n}" for n in priced.notes] + list(priced.price_notes)
             if d.id in endpoints:
                 plan.objects.append(network.service(d.name, ns, obj_labels, selector, list(endpoints[d.id].ports)))
         plan.objects = list(claims.values()) + plan.objects
@@ -354,12 +365,6 @@ class Planner:
             elif target in self.catalog.members(stack):
                 notes.append(f"{d.id} depends on {target.id}, which has no Service to wait for: they start together")
         return self._waits(deps, f"member of {stack.name}", d.id, notes)
-
-    def _cost_replicas(self, stack: StackDatum) -> int:
-        k8s = stack.orch.k8s
-        if k8s and k8s.enable_auto_scaling:
-            return k8s.max_replicas
-        return k8s.replicas if k8s and k8s.replicas is not None else 1
 
     def _autoscaling(self, stack: StackDatum, d: DockerDatum, need: GpuNeed | None, pod: dict[str, Any],
                      claims: dict[str, K8sObject], rr: Any, warnings: list[Problem]) -> tuple[int | None, int]:
@@ -412,25 +417,43 @@ class Planner:
         cr = crds.budget_constraint_cr(name, ns, kind, owner.name, bc, orch.currency, obj_labels, webhook)
         return cr, extra
 
-    def deployment_daily_cost(self, need: GpuNeed | None, replicas: int) -> Decimal:
-        """GPU price per hour x GPUs x 24 h x replicas (CPU and memory are not priced)."""
-        if need is None or not need.requirements.count:
-            return Decimal("0")
-        return self.gpu_price(need.requirements.gpu_type) * need.requirements.count * 24 * replicas
+    # ------------------------------------------------------------------ prices (budget/cost.py)
+    def prices_for(self, currency: str) -> PriceList:
+        """``b00t:prices`` in a budget's currency (its ``error`` says when that needs a rate not set)."""
+        return price_list(self.settings.prices, currency)
 
-    def job_cost(self, job: JobDatum) -> Decimal | None:
-        """cost_per_job if set; else GPU price x GPUs x estimated_duration; else unknown (None)."""
-        bc = job.orch.budget_constraint
-        if bc and bc.cost_per_job is not None:
-            return bc.cost_per_job
-        req = job.orch.gpu_requirements
-        if req and req.count and job.orch.estimated_duration:
-            return (self.gpu_price(req.gpu_type) * req.count * Decimal(job.orch.estimated_duration)
-                    / Decimal(3600))
+    def gpu_candidates(self) -> list[str]:
+        """GPU types a pod that names none may land on: those of b00t:gpuInventory."""
+        return self.settings.gpu_inventory.gpu_types()
+
+    def job_budget(self, job: JobDatum) -> tuple[str, BudgetConstraint, StackDatum | JobDatum] | None:
+        """The budget a job counts in: its own, else the first required stack's (name, constraint, owner)."""
+        if job.orch.budget_constraint:
+            return f"{job.name}-budget", job.orch.budget_constraint, job
         for st in self.required_stacks(job):
-            if st.orch.budget_constraint and st.orch.budget_constraint.cost_per_job is not None:
-                return st.orch.budget_constraint.cost_per_job
+            if st.orch.budget_constraint:
+                return f"{st.name}-budget", st.orch.budget_constraint, st
         return None
+
+    def job_cost(self, job: JobDatum) -> Money | None:
+        """A run's estimated cost, as planned (None for a job that is not planned or not priced)."""
+        if not job.image:
+            return None
+        ann = self.plan_job(job).job_object["metadata"].get("annotations", {})
+        if budget_items.JOB_COST_ANNOTATION not in ann:
+            return None
+        return Money.of(ann[budget_items.JOB_COST_ANNOTATION], ann.get(budget_items.CURRENCY_ANNOTATION, "USD"))
+
+    def _pricing_problem(self, owner: Datum, exc: PricingError, item: str) -> Problem:
+        """A PricingError as a Problem in ``owner``'s file, at the datum key that would fix it."""
+        keys = [k for k in exc.keys if k.startswith("b00t.")]
+        if any(k.startswith("b00t:prices") for k in exc.keys):  # a price list in another currency
+            bc = owner.orch.budget_constraint
+            key = ("b00t.orchestration.budget_currency" if bc and not bc.currency and owner.orch.budget_currency
+                   else "b00t.orchestration.budget_constraint.currency")
+            return Problem(_where(owner), key, f"{item}: {exc.message}")
+        return Problem(_where(owner), keys[0] if keys else "b00t.orchestration.budget_constraint",
+                       f"{item}: {exc.message}")
 
     # ------------------------------------------------------------------ jobs
     def job_dependencies(self, job: JobDatum) -> list[JobDatum]:
@@ -489,15 +512,24 @@ class Planner:
             gpu.scheduling(pod, need, self.capacity, where)
 
         annotations = self._gpu_annotations(need)
-        cost = self.job_cost(job)
-        if cost is not None:
-            annotations["b00t.io/estimated-cost"] = crds.money_str(cost)
-            annotations["b00t.io/budget-currency"] = jo.currency if jo.budget_constraint else \
-                self.settings.prices.currency
-        owner: StackDatum | JobDatum | None = job if jo.budget_constraint else next(
-            (s for s in self.required_stacks(job) if s.orch.budget_constraint), None)
-        if owner is not None and owner.orch.budget_constraint is not None:
-            annotations |= labels.budget(f"{owner.name}-budget", owner.orch.budget_constraint, owner.orch.currency)
+        budget = self.job_budget(job)
+        if budget:
+            name, bc, owner = budget
+            currency = owner.orch.currency
+            annotations |= labels.budget(name, bc, currency)
+            try:  # the one cost path (budget/cost.py), from the Job's own pod template
+                cpj = Money(bc.cost_per_job, currency) if bc.cost_per_job is not None else None
+                priced = budget_cost.price_workload(
+                    {"kind": "Job", "metadata": {"name": job.name, "annotations": annotations},
+                     "spec": {"template": {"spec": pod}}},
+                    prices=self.prices_for(currency), duration_s=jo.estimated_duration, cost_per_job=cpj,
+                    gpu_candidates=self.gpu_candidates())
+            except PricingError as exc:
+                culprit = owner if any(k.startswith("b00t:prices") for k in exc.keys) else job
+                raise PlanError([self._pricing_problem(culprit, exc, f"Job {job.name} (budget {name})")]) from None
+            annotations[budget_items.JOB_COST_ANNOTATION] = priced.cost.cents_up().to_json()
+            annotations[budget_items.CURRENCY_ANNOTATION] = currency
+            plan.notes += [f"{job.id}: {n}" for n in priced.notes] + list(priced.price_notes)
         if jo.estimated_duration:
             annotations["b00t.io/estimated-duration"] = format_duration(jo.estimated_duration)
         after = self.job_dependencies(job)
@@ -663,5 +695,24 @@ class Planner:
                                             "deploy the stacks to different namespaces (b00t.orchestration.k8s."
                                             "namespace) or share the member through one stack"))
                 seen.setdefault(k, owner)
+        # A workload names its budget by name alone (b00t.io/budget-constraint), and the ledger counts by
+        # that name: two BudgetConstraints of one name, even in two namespaces, would share one budget.
+        budgets: dict[str, tuple[str, str]] = {}
+        for owner_id, cr in [(p.stack.id, p.budget) for p in cp.stacks] + [(p.job.id, p.budget) for p in cp.jobs]:
+            if cr is None:
+                continue
+            name, ns = cr["metadata"]["name"], cr["metadata"]["namespace"]
+            if name in budgets and budgets[name][1] != ns:  # (the same namespace is reported above)
+                problems.append(Problem(owner_id, "b00t.orchestration.budget_constraint",
+                                        f"its budget is named {name}, as is the budget of {budgets[name][0]} in "
+                                        f"namespace {budgets[name][1]}: workloads and the ledger name a budget by "
+                                        "name only; rename one datum"))
+            budgets.setdefault(name, (owner_id, ns))
         if problems:
             raise PlanError(problems)
+
+
+def _annotate(obj: K8sObject, annotations: Mapping[str, str]) -> None:
+    """Add annotations to a workload and to its pod template (sorted, as ``meta`` writes them)."""
+    for m in (obj["metadata"], obj["spec"]["template"]["metadata"]):
+        m["annotations"] = dict(sorted({**m.get("annotations", {}), **annotations}.items()))

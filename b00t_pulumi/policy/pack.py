@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from pulumi_policy import (
@@ -16,6 +16,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from b00t_pulumi.budget.money import Money
 from b00t_pulumi.errors import B00tError
 from b00t_pulumi.policy.rules import POLICIES, Resource, budget_within_daily_limit
 
@@ -26,20 +27,38 @@ _LEDGER_SCHEMA = PolicyConfigSchema(
 )
 
 
+def project_ledger_url(url: str, cwd: Path | None = None) -> str:
+    """``ledgerUrl`` as the project sees it: a relative ``sqlite:///`` path is relative to the project
+    directory, which is the parent of a policy pack kept inside it (Pulumi runs a pack in its own
+    directory); elsewhere, to the working directory."""
+    from b00t_pulumi.gates.inputs import absolute_ledger_url
+
+    here = cwd or Path.cwd()
+    project = here.parent if (here / "PulumiPolicy.yaml").exists() and (here.parent / "Pulumi.yaml").exists() else here
+    return absolute_ledger_url(url, project)
+
+
 def ledger_spend_lookup(url: str, now: datetime | None = None) -> Any:
-    """spend(BudgetConstraint resource) -> current-window spend from the ledger (None when unknown)."""
-    from b00t_pulumi.budget import current_window, open_ledger
+    """spend(BudgetConstraint resource, its item ids) -> the current window's ledger spend that is not
+    those items' own reservations (they are counted from the plan), or None when unknown."""
+    from b00t_pulumi.budget import current_window, open_ledger, reservation_id
 
     ledger = open_ledger(url)
 
-    def spend(b: Resource) -> Decimal | None:
+    def spend(b: Resource, item_ids: Sequence[str]) -> Money | None:
         spec = b.props.get("spec") or {}
         try:
             window = current_window(str(spec.get("resetSchedule", "0 0 * * *")), str(spec.get("timezone", "UTC")),
                                     now or datetime.now(UTC))
-            return ledger.spend(b.name, window.start, str(spec.get("currency", "USD"))).amount
+            currency = str(spec.get("currency", "USD"))
+            total: Money = ledger.spend(b.name, window.start, currency)
+            mine = {reservation_id(b.name, i, window.key) for i in item_ids}
+            for r in ledger.records(b.name, window.start):
+                if r.counted and r.id in mine:
+                    total = total - r.amount
         except B00tError:
             return None
+        return total
 
     return spend
 
@@ -55,7 +74,7 @@ def _policy(name: str) -> StackValidationPolicy:
         config: Mapping[str, Any] = args.get_config()
         if name == "budget-within-daily-limit":
             url = config.get("ledgerUrl")
-            spend = ledger_spend_lookup(str(url)) if url else None
+            spend = ledger_spend_lookup(project_ledger_url(str(url))) if url else None
             violations = budget_within_daily_limit(_resources(args), config, spend)
         else:
             violations = rule(_resources(args), config)

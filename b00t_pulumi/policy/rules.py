@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import yaml
 
+from b00t_pulumi.budget.items import budget_items
+from b00t_pulumi.budget.money import Money
+from b00t_pulumi.budget.window import current_window
+from b00t_pulumi.errors import B00tError
 from b00t_pulumi.plan.env import is_secret_name, is_webhook_url
 
 GPU = "nvidia.com/gpu"
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+DEFERRED_ANNOTATION = "b00t.io/deferred-until"  # set by the BudgetGate (gates/decisions.py)
 BUDGET_TYPE = "kubernetes:b00t.io/v1:BudgetConstraint"
 
 
@@ -94,45 +100,76 @@ def _money(value: Any) -> Decimal | None:
 
 
 # ---------------------------------------------------------------------------------------- budget
-SpendLookup = Callable[[Resource], Decimal | None]
+# (BudgetConstraint, its items' ids) -> current-window ledger spend not held by those items
+SpendLookup = Callable[[Resource, Sequence[str]], Money | None]
+
+
+def _as_object(r: Resource) -> dict[str, Any]:
+    return {**r.props, "kind": r.kind}
+
+
+def _deferred(objects: list[dict[str, Any]], kind: str, namespace: str, name: str) -> bool:
+    """The workload carries the gate's ``b00t.io/deferred-until``. Unknown until apply (a preview of a
+    changed gate): not counted then either; the policy runs again on the known values."""
+    for o in objects:
+        try:
+            meta = o.get("metadata") or {}
+            if str(o.get("kind", "")).lower() == kind and meta.get("namespace") == namespace \
+                    and meta.get("name") == name:
+                return bool((meta.get("annotations") or {}).get(DEFERRED_ANNOTATION))
+        except Exception as exc:  # pulumi_policy's UnknownValueError: the core does not import it
+            if type(exc).__name__ == "UnknownValueError":
+                return True
+            raise
+    return False
+
+
+def _window_hours(spec: Mapping[str, Any], now: datetime | None) -> float:
+    try:
+        return current_window(str(spec.get("resetSchedule") or "0 0 * * *"), str(spec.get("timezone") or "UTC"),
+                              now or datetime.now(UTC)).hours
+    except B00tError:
+        return 24.0
 
 
 def budget_within_daily_limit(resources: list[Resource], config: Mapping[str, Any],
-                              spend: SpendLookup | None = None) -> list[Violation]:
-    """Per BudgetConstraint CR: the estimated daily cost of the Deployments and the estimated cost of
-    the Jobs that name it (annotation b00t.io/budget-constraint), plus ledger spend in the current
-    window when a ledger is configured, must stay within spec.dailyLimit."""
+                              spend: SpendLookup | None = None, now: datetime | None = None) -> list[Violation]:
+    """Per BudgetConstraint CR: its items (``budget.items.budget_items``:
+    the Deployments' daily cost and the Jobs' estimated cost of every workload naming it, whatever its
+    namespace), plus the ledger's spend in the current window that is not these items' own
+    reservations (so a re-run counts nothing twice), must stay within spec.dailyLimit. Under ``defer``
+    the workloads its gate deferred (``b00t.io/deferred-until`` set) are left out: they are held until
+    the next window, so what stays must fit."""
     out: list[Violation] = []
-    budgets = [r for r in resources if r.type == BUDGET_TYPE]
-    for b in budgets:
+    objects = [_as_object(r) for r in resources]
+    for b in (r for r in resources if r.type == BUDGET_TYPE):
         spec = b.props.get("spec") or {}
-        limit = _money(spec.get("dailyLimit"))
-        if limit is None:
+        limit_amount = _money(spec.get("dailyLimit"))
+        currency = spec.get("currency")
+        if limit_amount is None or not isinstance(currency, str) or len(currency) != 3:
             continue  # unknown during preview, or not ours
-        currency = spec.get("currency", "")
-        total = Decimal(0)
+        limit = Money(limit_amount, currency)
+        total = Money.zero(currency)
         parts: list[str] = []
-        unknown: list[str] = []
-        for r in resources:
-            if r.annotations.get("b00t.io/budget-constraint") != b.name or (b.namespace and r.namespace != b.namespace):
-                continue
-            for key in ("b00t.io/estimated-daily-cost", "b00t.io/estimated-cost"):
-                if key in r.annotations:
-                    amount = _money(r.annotations[key])
-                    if amount is None:
-                        unknown.append(f"{r.kind} {r.name}")
-                    else:
-                        total += amount
-                        if amount:
-                            parts.append(f"{r.kind} {r.name} {amount}")
-        ledger = spend(b) if spend else None
-        if ledger:
-            total += ledger
-            parts.append(f"ledger spend {ledger}")
+        items = budget_items(b.name, objects, currency=currency, window_hours=_window_hours(spec, now))
+        if spec.get("onBudgetExceeded") == "defer":
+            # what its gate deferred does not run in this window (held until it resets): not counted
+            items = [i for i in items if not _deferred(objects, i.kind, i.namespace, i.name)]
+        for item in items:
+            if item.problem:
+                out.append(Violation(f"BudgetConstraint {b.namespace}/{b.name}: {item.problem}", b.urn))
+            elif item.cost is not None:  # None: not known until apply
+                total = total + item.cost
+                if item.cost.amount:
+                    parts.append(f"{item.label} {item.cost.display}")
+        ledger = spend(b, [i.id for i in items]) if spend else None
+        if ledger is not None and ledger.currency == currency and ledger.amount:
+            total = total + ledger
+            parts.append(f"ledger spend {ledger.display}")
         if total > limit:
             out.append(Violation(
-                f"BudgetConstraint {b.namespace}/{b.name}: estimated {total:.2f} {currency} per day is over the "
-                f"daily limit of {limit:.2f} {currency} ({'; '.join(parts)}). Lower replicas or GPU counts, raise "
+                f"BudgetConstraint {b.namespace}/{b.name}: estimated {total} per day is over the "
+                f"daily limit of {limit} ({'; '.join(parts)}). Lower replicas or GPU counts, raise "
                 "spec.dailyLimit in the datum's budget_constraint, or wait for the next window.", b.urn))
     return out
 

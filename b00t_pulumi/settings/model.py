@@ -12,8 +12,10 @@ from b00t_pulumi.datum.orchestration import Currency, Money, Quantity
 from b00t_pulumi.datum.quantities import check_dns1123
 from b00t_pulumi.gpu.products import GPU_PRODUCTS, known_gpu_types
 
-# OpenCost's default price of a GPU-hour (FACTS section 11): a default, never the truth.
+# OpenCost's default prices (FACTS section 11; its configs/default.json): defaults, never the truth.
 DEFAULT_GPU_HOUR = Decimal("0.95")
+DEFAULT_CPU_HOUR = Decimal("0.031611")  # per core-hour
+DEFAULT_MEMORY_GIB_HOUR = Decimal("0.004237")  # per GiB-hour
 
 
 class _Model(BaseModel):
@@ -21,13 +23,33 @@ class _Model(BaseModel):
 
 
 class Prices(_Model):
-    """``b00t:prices``: what a GPU-hour costs, per b00t GPU name, in one currency."""
+    """``b00t:prices``: what a GPU-hour, a core-hour and a GiB-hour of memory cost, in one currency.
+
+    ``rates`` converts them into other budget currencies, explicitly: ``{JPY: "151.20"}`` is 151.20 JPY
+    per 1 ``currency``. A budget in a currency with no rate is an error, never a silent conversion.
+    """
 
     currency: Currency = "USD"
     gpu_hour: dict[str, Money] = Field(default_factory=dict, description="b00t GPU name -> price per GPU-hour")
     default_gpu_hour: Money = Field(default=DEFAULT_GPU_HOUR, description="price of a GPU type not listed")
+    cpu_hour: Money | None = Field(default=None, description="price per CPU core-hour; default OpenCost's 0.031611")
+    memory_gib_hour: Money | None = Field(
+        default=None, description="price per GiB-hour of memory; default OpenCost's 0.004237"
+    )
+    rates: dict[Currency, Money] = Field(
+        default_factory=dict, description="currency -> units of it per 1 of `currency` (explicit conversion)"
+    )
+
+    @field_validator("rates")
+    @classmethod
+    def _positive_rates(cls, v: dict[str, Decimal]) -> dict[str, Decimal]:
+        bad = sorted(k for k, r in v.items() if r <= 0)
+        if bad:
+            raise ValueError(f"a rate must be greater than 0: {', '.join(bad)}")
+        return v
 
     def per_gpu_hour(self, gpu_type: str | None) -> Decimal:
+        """The listed price of ``gpu_type``, else ``default_gpu_hour`` (in ``currency``)."""
         if gpu_type and gpu_type in self.gpu_hour:
             return self.gpu_hour[gpu_type]
         return self.default_gpu_hour

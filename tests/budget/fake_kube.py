@@ -22,13 +22,16 @@ class FakeCustomObjects:
         self.conflicts = 0
         self.writes = 0
 
-    def add(self, name: str, spec: dict[str, Any] | None = None) -> None:
+    def add(self, name: str, spec: dict[str, Any] | None = None, generation: int | None = None) -> None:
         with self._lock:
             self._rv += 1
+            meta: dict[str, Any] = {"name": name, "namespace": self.namespace, "resourceVersion": str(self._rv)}
+            if generation is not None:
+                meta["generation"] = generation
             self._objs[name] = {
                 "apiVersion": "b00t.io/v1",
                 "kind": "BudgetConstraint",
-                "metadata": {"name": name, "namespace": self.namespace, "resourceVersion": str(self._rv)},
+                "metadata": meta,
                 "spec": spec or {"dailyLimit": "100.00"},
             }
 

@@ -211,3 +211,15 @@ def test_ledger_from_env_settings(project: Path, capsys: pytest.CaptureFixture[s
 def test_budget_without_subcommand(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "budget")
     assert code == 2 and "check" in out and "reserve" in out
+
+
+def test_check_plans_around_a_broken_datum_but_not_one_of_its_budget(
+        project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # nightly-eval has no cost_per_job and no estimated_duration: nothing prices it
+    code, out, err = run(capsys, "budget", "check", "llm-inference-pipeline", "--now", NOW)
+    assert code == 0 and "40 jobs/day" in out
+    assert "nightly-eval.job not planned: " in err and "has no price" in err
+    code, _, err = run(capsys, "budget", "check", "nightly-eval", "--now", NOW)
+    assert code == 1
+    assert "Job nightly-eval (budget nightly-eval-budget): has no price" in err
+    assert "b00t.orchestration.estimated_duration" in err and "Traceback" not in err

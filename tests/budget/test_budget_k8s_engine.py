@@ -2,9 +2,8 @@
 
 Runs against ``B00T_TEST_KUBECONFIG`` (a kubeconfig path; optional ``B00T_TEST_KUBECONTEXT``) when set,
 else against the local API server of the engine toolchain (``shared_cluster``). Uses a fresh
-namespace per test. When the cluster has no BudgetConstraint CRD yet,
-it installs a minimal one (spec open, ``status`` = the ledger's STATUS_SCHEMA, status subresource)
-and removes it afterwards; the planner's own CRD is used when present.
+namespace per test. When the cluster has no BudgetConstraint CRD yet, it installs the one API
+definition (``budget_api.crd()``, what the planner deploys) and removes it afterwards.
 """
 
 from __future__ import annotations
@@ -20,7 +19,8 @@ from typing import Any
 import pytest
 
 from b00t_pulumi.budget import Money, open_ledger
-from b00t_pulumi.budget.ledger.k8s import GROUP, KIND, PLURAL, STATUS_SCHEMA, VERSION
+from b00t_pulumi.budget import api as budget_api
+from b00t_pulumi.budget.api import GROUP, KIND, PLURAL, VERSION
 
 from . import ledger_worker
 
@@ -41,36 +41,6 @@ class Kube:
         return url + (f"&context={self.context}" if self.context else "")
 
 
-def _crd() -> dict[str, Any]:
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": CRD_NAME},
-        "spec": {
-            "group": GROUP,
-            "scope": "Namespaced",
-            "names": {"plural": PLURAL, "singular": "budgetconstraint", "kind": KIND, "listKind": f"{KIND}List"},
-            "versions": [
-                {
-                    "name": VERSION,
-                    "served": True,
-                    "storage": True,
-                    "subresources": {"status": {}},
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "properties": {
-                                "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
-                                "status": STATUS_SCHEMA,
-                            },
-                        }
-                    },
-                }
-            ],
-        },
-    }
-
-
 @pytest.fixture(scope="session")
 def kube_api(request: pytest.FixtureRequest) -> Iterator[Kube]:
     path = os.environ.get("B00T_TEST_KUBECONFIG")
@@ -88,7 +58,7 @@ def kube_api(request: pytest.FixtureRequest) -> Iterator[Kube]:
     except ApiException as exc:
         if exc.status != 404:
             raise
-        ext.create_custom_resource_definition(_crd())
+        ext.create_custom_resource_definition(budget_api.crd())
         created = True
         deadline = time.monotonic() + 60
         while True:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import jsonschema
 import pytest
 
 from b00t_pulumi.budget import Money
-from b00t_pulumi.budget.ledger.k8s import STATUS_SCHEMA, K8sLedger
+from b00t_pulumi.budget import api as budget_api
+from b00t_pulumi.budget.api import STATUS_SCHEMA
+from b00t_pulumi.budget.ledger.k8s import K8sLedger
 
 from .fake_kube import FakeCustomObjects
 
@@ -88,3 +91,68 @@ def test_alert_marker_before_any_spend_keeps_the_currency_open() -> None:
     assert lg.reserve("eu.stack", DAY0, "r", Money.of(1, "EUR"), None).approved
     assert lg.spend("eu.stack", DAY0, "EUR") == Money.of(1, "EUR")
     jsonschema.validate(status(api, "eu.stack"), STATUS_SCHEMA)
+
+
+SPEC = {"dailyLimit": "10.00", "currency": "USD", "onBudgetExceeded": "alert", "alertThreshold": 0.8,
+        "resetSchedule": "0 0 * * *", "timezone": "UTC"}
+
+
+def _column(obj: dict[str, object], path: str) -> object:
+    """The value of a printer column's jsonPath (the two forms the CRD uses: .a.b, .a.list[?(@.type=="X")].b)."""
+    m = re.fullmatch(r'(.*)\[\?\(@\.type=="([^"]+)"\)\](.*)', path)
+    head, wanted, tail = (m.group(1), m.group(2), m.group(3)) if m else (path, None, "")
+    node: object = obj
+    for part in head.lstrip(".").split("."):
+        assert isinstance(node, dict)
+        node = node.get(part)
+    if wanted is not None:
+        assert isinstance(node, list)
+        node = next(c for c in node if c["type"] == wanted)
+        for part in tail.lstrip(".").split("."):
+            assert isinstance(node, dict)
+            node = node.get(part)
+    return node
+
+
+def test_status_has_conditions_and_observed_generation_the_kubernetes_way() -> None:
+    api = FakeCustomObjects()
+    api.add("llm-budget", SPEC, generation=3)
+    lg = K8sLedger("budgets", api=api)
+    lg.reserve("llm-budget", DAY0, "a", Money.of(5), None)
+    s = status(api, "llm-budget")
+    jsonschema.validate(s, STATUS_SCHEMA)
+    assert s["observedGeneration"] == 3
+    assert s["windowEnd"] == "2026-11-02T00:00:00Z" and s["remaining"] == "5.00"
+    conds = {c["type"]: c for c in s["conditions"]}  # type: ignore[attr-defined]
+    assert {k: (c["status"], c["reason"]) for k, c in conds.items()} == {
+        "WithinBudget": ("True", "WithinLimit"), "AlertThresholdReached": ("False", "BelowThreshold"),
+        "Exceeded": ("False", "WithinLimit")}
+    assert all(c["observedGeneration"] == 3 for c in conds.values())
+    assert conds["WithinBudget"]["message"] == "5.00 of 10.00 USD spent in the window starting 2026-11-01T00:00:00Z"
+    since = conds["WithinBudget"]["lastTransitionTime"]
+    lg.reserve("llm-budget", DAY0, "b", Money.of(4), None)  # 9.00: past the 0.8 threshold
+    conds = {c["type"]: c for c in status(api, "llm-budget")["conditions"]}  # type: ignore[attr-defined]
+    assert conds["AlertThresholdReached"]["status"] == "True"
+    assert conds["WithinBudget"]["lastTransitionTime"] == since  # unchanged status: no transition
+    lg.reserve("llm-budget", DAY0, "c", Money.of(2), None)  # 11.00 under `alert`: past the limit
+    s = status(api, "llm-budget")
+    conds = {c["type"]: c for c in s["conditions"]}  # type: ignore[attr-defined]
+    assert (conds["WithinBudget"]["status"], conds["Exceeded"]["status"]) == ("False", "True")
+    assert s["remaining"] == "-1.00"
+    jsonschema.validate(s, STATUS_SCHEMA)
+
+
+def test_printer_columns_show_window_spend_limit_remaining_policy() -> None:
+    api = FakeCustomObjects()
+    api.add("llm-budget", SPEC, generation=1)
+    K8sLedger("budgets", api=api).reserve("llm-budget", DAY0, "a", Money.of("2.5"), None)
+    obj = api.get_namespaced_custom_object("b00t.io", "v1", "budgets", "budgetconstraints", "llm-budget")
+    columns = budget_api.crd()["spec"]["versions"][0]["additionalPrinterColumns"]
+    shown = {c["name"]: _column(obj, c["jsonPath"]) for c in columns if c["name"] != "Age"}
+    assert shown == {"Window": "2026-11-01T00:00:00Z", "Spend": "2.50", "Limit": "10.00", "Remaining": "7.50",
+                     "Currency": "USD", "On-Exceeded": "alert", "Within": "True", "Resets": "2026-11-02T00:00:00Z",
+                     "Reserved": "2.50", "Jobs": 1}
+    # the ledger's and the planner's CRD are one definition
+    from b00t_pulumi.plan.crds import budget_constraint_crd
+
+    assert budget_constraint_crd() == budget_api.crd()

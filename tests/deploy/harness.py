@@ -61,12 +61,28 @@ def dev_config(overrides: dict[str, Any] | None = None, env: str = "dev") -> dic
     return {k: v for k, v in doc.items() if v is not None}
 
 
-def run_program(config: dict[str, Any], *, cwd: Path = REPO, preview: bool = False) -> list[Registration]:
+class DeferringMocks(_Mocks):
+    """Mocks whose BudgetGates defer every item they are given to ``until`` (what a spent budget does)."""
+
+    def __init__(self, until: str = "2026-11-23T00:00:00Z") -> None:
+        self.until = until
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        rid, outs = super().new_resource(args)
+        if args.name.startswith("budget-gate-"):
+            outs.update(deferred={i["name"]: self.until for i in args.inputs.get("items", [])}, reserved=[],
+                        outcome="deferred", spend="0.00")
+        return rid, outs
+
+
+def run_program(config: dict[str, Any], *, cwd: Path = REPO, preview: bool = False,
+                mocks: pulumi.runtime.Mocks | None = None) -> list[Registration]:
     """Run __main__.py with ``config`` under mocks; return the registrations (raises what it raises)."""
     import os
 
-    recorder = _Recorder(_Mocks())
-    pulumi.runtime.set_mocks(_Mocks(), project="b00t-k8s", stack="dev", preview=preview, monitor=recorder)
+    mocks = mocks or _Mocks()
+    recorder = _Recorder(mocks)
+    pulumi.runtime.set_mocks(mocks, project="b00t-k8s", stack="dev", preview=preview, monitor=recorder)
     encoded = {k: (json.dumps(v) if isinstance(v, dict | list) else
                    ("true" if v is True else "false" if v is False else str(v))) for k, v in config.items()}
     pulumi.runtime.set_all_config(encoded)

@@ -54,3 +54,11 @@ def test_deployment_service_account_and_least_privilege(kubeconfig: Path) -> Non
 def test_a_cluster_operator_needs_a_shared_ledger() -> None:
     with pytest.raises(SettingsError, match="must share one ledger"):
         settings_from_config({"ledger": "sqlite:///.cache/ledger/dev.db", "operator": {"image": IMAGE}})
+
+
+def test_a_budgeted_deployment_carries_its_planned_replicas_for_the_operator(kubeconfig: Path) -> None:
+    """A deferred Deployment runs 0 replicas; b00t.io/replicas says how many the operator gives it back."""
+    regs = run_program(dev_config({"kubernetes:kubeconfig": str(kubeconfig)}))
+    deps = {r.name: r for r in regs if r.type == "kubernetes:apps/v1:Deployment"}
+    ann = deps["ai-ml-dev-sentiment-api"].inputs["metadata"]["annotations"]
+    assert ann["b00t.io/replicas"] == "1" and "b00t.io/budget-constraint" in ann

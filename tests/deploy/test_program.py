@@ -10,7 +10,7 @@ import pulumi
 import pytest
 import yaml
 
-from tests.deploy.harness import Registration, dev_config, is_secret, run_program
+from tests.deploy.harness import DeferringMocks, Registration, dev_config, is_secret, run_program
 
 pytestmark = pytest.mark.usefixtures("secret_env")
 
@@ -157,3 +157,35 @@ def test_one_datum_change_changes_only_its_resources(kubeconfig: Path, tmp_path:
     # seed 000's b00t.io/cost-per-job annotation on the stack's Deployments)
     assert changed == ["ai-ml-dev-marketing-sentiment-analysis-budget", "ai-ml-dev-redis", "ai-ml-dev-sentiment-api",
                        "ai-ml-dev-sentiment-scoring", "budget-gate-marketing-sentiment-analysis-budget"]
+
+
+def _workloads(regs: list[Registration], kind: str) -> dict[str, dict[str, object]]:
+    return {r.inputs["metadata"]["name"]: r.inputs for r in by(regs, kind)}
+
+
+def test_a_deferred_deployment_runs_no_pods_even_with_an_hpa(kubeconfig: Path) -> None:
+    regs = run_program(dev_config({"kubernetes:kubeconfig": str(kubeconfig)}), mocks=DeferringMocks())
+    deps = _workloads(regs, "apps/v1:Deployment")
+    hpas = {r.inputs["spec"]["scaleTargetRef"]["name"] for r in by(regs, "HorizontalPodAutoscaler")}
+    assert hpas == {"vllm-server"}  # an HPA (floor 1) scales it; pytorch and n8n mount ReadWriteOnce claims
+    for name in ("pytorch", "vllm-server", "n8n", "redis", "sentiment-api"):
+        assert deps[name]["spec"]["replicas"] == 0, name  # type: ignore[index]
+        assert deps[name]["metadata"]["annotations"]["b00t.io/deferred-until"] == "2026-11-23T00:00:00Z"  # type: ignore[index]
+
+
+def test_a_deferred_job_says_when_it_may_start(kubeconfig: Path) -> None:
+    regs = run_program(dev_config({"kubernetes:kubeconfig": str(kubeconfig)}), mocks=DeferringMocks())
+    jobs = _workloads(regs, "batch/v1:Job")
+    assert set(jobs) == {"llm-batch-job", "sentiment-scoring"}
+    for job in jobs.values():
+        # queued: Kueue owns suspend, the b00t-budget AdmissionCheck holds it until this time
+        assert job["metadata"]["labels"]["kueue.x-k8s.io/queue-name"]  # type: ignore[index]
+        assert job["metadata"]["annotations"]["b00t.io/deferred-until"] == "2026-11-23T00:00:00Z"  # type: ignore[index]
+
+
+def test_undeferred_hpa_deployments_start_at_the_hpa_floor(registered: list[Registration]) -> None:
+    deps = _workloads(registered, "apps/v1:Deployment")
+    assert deps["vllm-server"]["spec"]["replicas"] == 1  # type: ignore[index]  # the HPA's minReplicas
+    assert deps["redis"]["spec"]["replicas"] == 1  # type: ignore[index]  # planned replicas
+    for job in _workloads(registered, "batch/v1:Job").values():
+        assert job["metadata"]["annotations"]["b00t.io/deferred-until"] == ""  # type: ignore[index]

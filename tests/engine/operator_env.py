@@ -186,14 +186,33 @@ def pod_seconds(pod: dict[str, Any]) -> int:
     return max(0, round(max(e for e in ends if e is not None) - start))
 
 
-def gpus_of(pod: dict[str, Any]) -> int:
-    return sum(int((ct.get("resources") or {}).get("limits", {}).get("nvidia.com/gpu", 0) or 0)
-               for ct in pod["spec"]["containers"])
+def _cpu(q: str) -> Decimal:
+    return Decimal(q[:-1]) / 1000 if q.endswith("m") else Decimal(q)
 
 
-def metered_cost(pods: list[dict[str, Any]], price_per_gpu_hour: Decimal) -> Decimal:
-    """Σ pod seconds x GPUs x price / 3600, rounded to a millionth like the ledger's records."""
-    total = sum((Decimal(pod_seconds(p)) * gpus_of(p) * price_per_gpu_hour / 3600 for p in pods), Decimal(0))
+def _gib(q: str) -> Decimal:
+    units = {"Ki": Decimal(2**10), "Mi": Decimal(2**20), "Gi": Decimal(2**30), "Ti": Decimal(2**40)}
+    for u, f in units.items():
+        if q.endswith(u):
+            return Decimal(q[:-2]) * f / units["Gi"]
+    return Decimal(q) / units["Gi"]
+
+
+def hourly(pod: dict[str, Any], prices: dict[str, Any], gpu_type: str | None) -> Decimal:
+    """The pod's containers' GPUs (limits), CPU and memory (requests) at ``b00t:prices``."""
+    gpu = cpu = mem = Decimal(0)
+    for ct in pod["spec"]["containers"]:
+        res = ct.get("resources") or {}
+        gpu += Decimal(str((res.get("limits") or {}).get("nvidia.com/gpu", 0)))
+        cpu += _cpu(str((res.get("requests") or {}).get("cpu", "0")))
+        mem += _gib(str((res.get("requests") or {}).get("memory", "0")))
+    gpu_price = Decimal(str((prices.get("gpuHour") or {}).get(gpu_type or "", prices.get("defaultGpuHour", "0.95"))))
+    return gpu * gpu_price + cpu * Decimal(str(prices["cpuHour"])) + mem * Decimal(str(prices["memoryGibHour"]))
+
+
+def metered_cost(pods: list[dict[str, Any]], prices: dict[str, Any], gpu_type: str | None) -> Decimal:
+    """Σ pod seconds x the pod's hourly price / 3600, rounded to a millionth like the ledger's records."""
+    total = sum((Decimal(pod_seconds(p)) * hourly(p, prices, gpu_type) / 3600 for p in pods), Decimal(0))
     return total.quantize(Decimal("0.000001"), rounding=ROUND_HALF_EVEN)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,11 +36,12 @@ def b00t_objects(c: Cluster) -> list[str]:
 
 def test_over_budget_with_fail_stops_preview_and_creates_nothing(project: Project, module_cluster: Cluster) -> None:
     project.edit(MARKETING, 'on_budget_exceeded = "defer"', 'on_budget_exceeded = "fail"')
-    project.edit(MARKETING, "daily_limit = 100.00", "daily_limit = 0.40")
+    project.edit(MARKETING, "daily_limit = 100.00", "daily_limit = 2.00")
     preview = project.preview(check=False)
     assert preview.returncode != 0
     text = preview.stdout + preview.stderr
-    assert re.search(r"stack marketing-sentiment-analysis: projected 0\.50 USD of 0\.40 USD daily limit "
+    # its Deployments take 1.94 a day (redis and sentiment-api: 1 CPU, 2 GiB each); the job's 0.50 does not fit
+    assert re.search(r"stack marketing-sentiment-analysis: projected 2\.44 USD of 2\.00 USD daily limit "
                      r"\(1 job x 0\.50 over\); window resets \d{4}-\d\d-\d\dT00:00:00Z", text), text
     assert "budget-gate-marketing-sentiment-analysis-budget" in text
     up = project.up(check=False)
@@ -48,7 +50,7 @@ def test_over_budget_with_fail_stops_preview_and_creates_nothing(project: Projec
 
 
 def test_policy_pack_blocks_what_the_program_allows(project: Project) -> None:
-    # alert: the gate lets the deploy go on past the limit (48.00 USD of GPU deployments per day > 10.00)
+    # alert: the gate lets the deploy go on past the limit (64.95 USD of deployments per day > 10.00)
     project.edit(LLM, 'on_budget_exceeded = "defer"', 'on_budget_exceeded = "alert"')
     project.edit(LLM, "daily_limit = 100.00", "daily_limit = 10.00")
     assert project.preview(policy=False).returncode == 0
@@ -56,7 +58,7 @@ def test_policy_pack_blocks_what_the_program_allows(project: Project) -> None:
     text = blocked.stdout + blocked.stderr
     assert blocked.returncode != 0
     assert "budget-within-daily-limit" in text
-    assert "BudgetConstraint ai-ml-dev/llm-inference-pipeline-budget: estimated 48.00 USD per day is over the " \
+    assert "BudgetConstraint ai-ml-dev/llm-inference-pipeline-budget: estimated 64.95 USD per day is over the " \
            "daily limit of 10.00 USD" in text
 
 
@@ -66,7 +68,8 @@ def test_deferred_job_is_created_suspended(project: Project, module_cluster: Clu
     from b00t_pulumi.cli.main import main
 
     ledger = f"sqlite:///{project.dir / '.cache' / 'ledger' / 'dev.db'}"
-    code = main(["budget", "reserve", "marketing-sentiment-analysis", "--amount", "99.80", "--id", "earlier-batch",
+    # 97.60 spent: the Deployments' 1.94 a day still fit (99.54), the job's 0.50 does not
+    code = main(["budget", "reserve", "marketing-sentiment-analysis", "--amount", "97.60", "--id", "earlier-batch",
                  "--ledger", ledger, "--datums", str(project.dir / "stacks"), "--datums",
                  str(project.dir / "components")])
     assert code == 0
@@ -97,3 +100,40 @@ def test_deferred_job_is_created_suspended(project: Project, module_cluster: Clu
     core = client.CoreV1Api(module_cluster.api())
     assert core.list_namespaced_pod(NS, label_selector="job-name=sentiment-scoring").items == []
     assert batch.read_namespaced_job("sentiment-scoring", NS).spec.suspend is True
+
+
+def test_deferred_hpa_deployment_runs_no_pods(project: Project, module_cluster: Cluster) -> None:
+    """A deferred Deployment that an HPA scales runs no pod. Needs the executing cluster (kube-scheduler,
+    kwok nodes, the deployment and HPA controllers): on an API server alone it fails, not skips."""
+    from kubernetes import client
+
+    from b00t_pulumi.cli.main import main
+
+    # Only the llm stack: its Deployments are not queued, so none waits for the b00t-budget AdmissionCheck's
+    # operator (the marketing stack's are queued in Kueue).
+    project.pulumi("config", "set", "--stack", "dev", "--path", "b00t:stacks[0]", "llm-inference-pipeline")
+    ledger = f"sqlite:///{project.dir / '.cache' / 'ledger' / 'dev.db'}"
+    # 90.00 spent: the llm stack's GPU Deployments (21.33 and 42.65 a day) no longer fit in its 100.00
+    assert main(["budget", "reserve", "llm-inference-pipeline", "--amount", "90.00", "--id", "earlier-run",
+                 "--ledger", ledger, "--datums", str(project.dir / "stacks"), "--datums",
+                 str(project.dir / "components")]) == 0
+    project.up()
+    api = module_cluster.api()
+    apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
+    hpa: Any = client.AutoscalingV2Api(api).read_namespaced_horizontal_pod_autoscaler("vllm-server", NS)
+    assert hpa.spec.min_replicas == 1  # the HPA's floor is there, and does not lift the deferral
+    dep: Any = apps.read_namespaced_deployment("vllm-server", NS)
+    assert dep.spec.replicas == 0
+    assert re.match(r"\d{4}-\d\d-\d\dT00:00:00Z$", dep.metadata.annotations["b00t.io/deferred-until"])
+    out = project.outputs()["stacks"]["llm-inference-pipeline"]["budget"]
+    # in order, by name: n8n (0.97) still fits in the 10.00 left, pytorch (21.33) does not, nor anything after it
+    assert out["outcome"] == "deferred" and sorted(out["deferred"]) == ["pytorch", "vllm-server"]
+    deadline = time.monotonic() + 90
+    while (dep.status.observed_generation or 0) < dep.metadata.generation and time.monotonic() < deadline:
+        time.sleep(1)
+        dep = apps.read_namespaced_deployment("vllm-server", NS)
+    assert (dep.status.observed_generation or 0) >= dep.metadata.generation, (
+        "no deployment controller observed the Deployment: this test needs the executing cluster")
+    time.sleep(20)  # an HPA sync period (15 s) and more: it must not scale the Deployment up
+    pods = core.list_namespaced_pod(NS, label_selector="app.kubernetes.io/name=vllm-server").items
+    assert pods == [] and (apps.read_namespaced_deployment("vllm-server", NS).status.replicas or 0) == 0

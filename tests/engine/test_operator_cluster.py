@@ -28,7 +28,8 @@ NS = "op"
 PRICE = Decimal("0.50")
 SETTINGS: dict[str, Any] = {
     "namespace": NS,
-    "prices": {"currency": "USD", "gpuHour": {"nvidia-a100": str(PRICE)}},
+    "prices": {"currency": "USD", "gpuHour": {"nvidia-a100": str(PRICE)}, "cpuHour": "0.03",
+               "memoryGibHour": "0.004"},
     "gpuInventory": {"nodes": [{"name": "gpu-0", "gpuType": "nvidia-a100", "gpus": 1, "slots": 4},
                                {"name": "gpu-1", "gpuType": "nvidia-a100", "gpus": 1, "slots": 4}]},
     "kueue": {"clusterQueue": "b00t-op", "cpu": "64", "memory": "256Gi", "gpus": {"nvidia-a100": 8}},
@@ -260,7 +261,10 @@ def test_sigkill_three_times_during_thirty_jobs_counts_each_once(api: Api, op: O
         op.start()
     wait_for(lambda: _succeeded(api, set(names)), 240, "all 30 Jobs to succeed")
     jobs = {j["metadata"]["name"]: j for j in api.jobs(NS)}
-    expected = sum((metered_cost(api.pods_of(NS, jobs[n]["metadata"]["uid"]), PRICE) for n in names), Decimal(0))
+    def cost(n: str) -> Decimal:  # pod time x (1 A100 x 0.50 + 1 core x 0.03 + 1 GiB x 0.004) per hour
+        return metered_cost(api.pods_of(NS, jobs[n]["metadata"]["uid"]), SETTINGS["prices"], "nvidia-a100")
+
+    expected = sum((cost(n) for n in names), Decimal(0))
     assert expected > 0
 
     def settled() -> bool:
@@ -277,7 +281,7 @@ def test_sigkill_three_times_during_thirty_jobs_counts_each_once(api: Api, op: O
     assert [r.id for r in rows if r.state == "reserved"] == []  # every estimate settled or released
     for n in names:
         mine = [r for r in actual if r.id == c.actual_id(jobs[n]["metadata"]["uid"])]
-        assert mine[0].amount.amount == metered_cost(api.pods_of(NS, jobs[n]["metadata"]["uid"]), PRICE), n
+        assert mine[0].amount.amount == cost(n), n
     assert spend.amount == expected
     status = wait_for(lambda: api.budget(NS, "pool-budget").get("status", {}).get("jobsRun") == 30
                       and api.budget(NS, "pool-budget")["status"], 30, "the budget status")

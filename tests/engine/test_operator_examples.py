@@ -69,9 +69,9 @@ def test_examples_run_and_each_budget_spend_is_what_its_items_cost(project: Proj
                 if flat is not None:
                     total += Decimal(flat)
                 else:
-                    gpu = ann.get(c.GPU_TYPE)
-                    price = Decimal(prices["gpuHour"].get(gpu, prices.get("defaultGpuHour", "0.95")))
-                    total += metered_cost(api.pods_of(j["metadata"]["namespace"], j["metadata"]["uid"]), price)
+                    total += metered_cost(api.pods_of(j["metadata"]["namespace"], j["metadata"]["uid"]),
+                                          {"cpuHour": "0.031611", "memoryGibHour": "0.004237", **prices},
+                                          ann.get(c.GPU_TYPE))  # OpenCost's defaults unless dev sets them
             return total
 
         for b in budgets:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from decimal import Decimal
 
 import pytest
@@ -273,10 +274,141 @@ def test_plan_json_round_trip() -> None:
     plan = schedule(jobs, gpus)
     data = plan.to_dict()
     assert set(data) == {"gpus", "epochs", "deferred"}
-    assert data["gpus"][0] == {"id": "gpu00", "slots": 2}
+    assert data["gpus"][0] == {"id": "gpu00", "node": "node0", "gpu_type": "gpu", "slots": 2}
     assert set(data["epochs"][0]) == {"id", "gpu", "group", "load_start_s", "load_s", "start_s", "end_s", "jobs"}
     back = Plan.from_dict(data)
-    assert back.epochs == plan.epochs and back.deferred == plan.deferred
+    assert back == plan
     assert check_plan(back, jobs) == []
     with pytest.raises(ScheduleError, match="not a plan"):
         Plan.from_dict({"epochs": [{"id": 1}]})
+
+
+def test_assignments_pin_every_job_to_its_gpus_node_epoch_and_start() -> None:
+    gpus = uniform_inventory(3, 2, gpus_per_node=2)
+    jobs = [job("solo", "m", 0), job("gang", "m", 5, gpus=2), job("late", "n", 40)]
+    plan = schedule(jobs, gpus)
+    a = plan.assignments()
+    assert set(a) == {"solo", "gang", "late"}
+    for jid, where in a.items():
+        placed = [(e.gpu, e.id, p) for e in plan.epochs for p in e.jobs if p.id == jid]
+        assert where.gpus == tuple(sorted(g for g, _, _ in placed))
+        assert len(where.epochs) == len(where.gpus) == len(where.nodes)
+        assert (where.start_s, where.end_s) == (placed[0][2].start_s, placed[0][2].end_s)
+    assert len(a["gang"].gpus) == 2
+    assert all(n == {"gpu00": "node0", "gpu01": "node0", "gpu02": "node1"}[g] for g, n in zip(
+        a["gang"].gpus, a["gang"].nodes, strict=True))
+    assert Plan.from_dict(plan.to_dict()).assignments() == a
+
+
+def test_load_times_per_gpu_type() -> None:
+    # The model loads in 30 s on an A100 and 10 s on an H100.
+    gpus = [Gpu("a0", gpu_type="A100", slots=1), Gpu("h0", gpu_type="H100", slots=1)]
+    fast = (("H100", 10.0),)
+    jobs = [job("x", "m", 0, load=30, gpu_type="A100", load_by_type=fast),
+            job("y", "m", 0, load=30, gpu_type="H100", load_by_type=fast)]
+    assert jobs[1].load_on("H100") == 10 and jobs[1].load_on("A100") == 30
+    for plan in (schedule(jobs, gpus), fifo_warm(jobs, gpus)):
+        feasible(plan, jobs, gpus)
+        assert {e.gpu: e.load_s for e in plan.epochs} == {"a0": 30, "h0": 10}
+    cold = fifo_cold(jobs, gpus)
+    feasible(cold, jobs, gpus, exclusive=False)
+    assert cold.load_gpu_seconds == 40
+    # The checker holds an H100 epoch to the H100 load and an A100 epoch to the A100 one.
+    bad = Plan(gpus=tuple(gpus), epochs=(Epoch("e", "a0", "m", 0, 10, 10, 110, (Placement("x", 10, 110),)),),
+               deferred=(Deferred("y", "not now"),))
+    assert "loads 10 s but model 'm' takes 30 s" in "\n".join(check_plan(bad, jobs, gpus))
+
+
+def test_checker_holds_a_continued_epoch_to_the_load_its_gpu_kept() -> None:
+    gpus = [Gpu("g", slots=2)]
+    jobs = [job("small", "m", 0, load=8), job("big", "m", 200, load=84)]
+    ok = Plan(gpus=tuple(gpus), epochs=(
+        Epoch("e1", "g", "m", 0, 84, 84, 184, (Placement("small", 84, 184),)),
+        Epoch("e2", "g", "m", 184, 0, 184, 300, (Placement("big", 200, 300),)),
+    ))
+    assert check_plan(ok, jobs, gpus) == []
+    # Loaded for 8 s, the GPU does not hold the 84 s version: continuing with it is a violation.
+    short = Plan(gpus=tuple(gpus), epochs=(
+        Epoch("e1", "g", "m", 0, 8, 8, 108, (Placement("small", 8, 108),)),
+        Epoch("e2", "g", "m", 108, 0, 108, 300, (Placement("big", 200, 300),)),
+    ))
+    assert "takes 84 s and g held it loaded for 8 s before" in "\n".join(check_plan(short, jobs, gpus))
+
+
+def test_jobs_of_a_group_pay_their_own_load_not_the_groups_largest() -> None:
+    # One GPU, one slot: m's small job loads 8 s; after another model's turn, its big job loads 84 s.
+    gpus = uniform_inventory(1, 1)
+    jobs = [job("a", "m", 0, load=8), job("x", "o", 1000, load=8), job("b", "m", 2000, load=84)]
+    plan = schedule(jobs, gpus)
+    feasible(plan, jobs, gpus)
+    assert [(e.group, e.load_s) for e in plan.epochs] == [("m", 8), ("o", 8), ("m", 84)]
+    # A job whose load is larger than what its GPU loaded does not join that epoch.
+    gpus2 = uniform_inventory(2, 2)
+    jobs2 = [job("small", "m", 0, duration=1000, load=8), job("big", "m", 10, load=84)]
+    plan2 = schedule(jobs2, gpus2, default=GroupSettings(batch_window_s=0))
+    feasible(plan2, jobs2, gpus2)
+    where = {p.id: e for e in plan2.epochs for p in e.jobs}
+    assert where["small"].load_s == 8 and where["big"].load_s == 84 and where["big"] is not where["small"]
+
+
+def _overloaded(n: int = 600, seed: int = 5) -> list[Job]:
+    """A job every 20 s on average, 60-300 s each, over five models: far more than 2 x 2 slots run."""
+    rng = random.Random(seed)
+    jobs = []
+    t = 0.0
+    for i in range(n):
+        t += rng.expovariate(1 / 20.0)
+        g = rng.choices(["a", "b", "c", "d", "e"], weights=[5, 3, 2, 1, 1])[0]
+        jobs.append(job(f"j{i:03d}", g, round(t), duration=float(rng.randint(60, 300)), load=30.0))
+    return jobs
+
+
+def test_under_backlog_a_loaded_models_queue_is_served_and_never_stranded() -> None:
+    # The earlier scheduler took GPUs from models with queued work here: 54 loads, FIFO-warm 9.
+    jobs = _overloaded()
+    gpus = uniform_inventory(2, 2)
+    plan = schedule(jobs, gpus)
+    feasible(plan, jobs, gpus)
+    assert plan.loads <= fifo_warm(jobs, gpus).loads
+    # Each model's jobs run in submit order on its GPUs: a queue is served oldest first.
+    by_id = {j.id: j for j in jobs}
+    for e in plan.epochs:
+        starts = [(by_id[p.id].submit_s, p.start_s) for p in e.jobs]
+        assert [s for _, s in sorted(starts)] == sorted(s for _, s in starts)
+
+
+def test_an_idle_gpu_goes_to_the_queue_that_waited_longest() -> None:
+    # One GPU of one slot, busy with "long" until 1010 s; queues of "b" (from 100 s) and "c" (from
+    # 200 s) wait. At 1010 s the GPU goes to b, the older queue, then to c.
+    gpus = uniform_inventory(1, 1)
+    jobs = [job("long", "a", 0, duration=1000), job("c1", "c", 200, duration=50), job("b1", "b", 100, duration=50)]
+    plan = schedule(jobs, gpus, default=GroupSettings(batch_window_s=60))
+    feasible(plan, jobs, gpus)
+    assert [e.group for e in plan.epochs] == ["a", "b", "c"]
+    assert plan.placements()["b1"].start_s == 1020
+
+
+def test_lower_bound_counts_only_jobs_that_need_a_load_and_their_own_load() -> None:
+    # A 0 s job needs no load; the 5 s job one load: 1, not 2 (the group's largest load for both).
+    gpus = [Gpu("g0", slots=1), Gpu("g1", slots=1)]
+    jobs = [job("j0", "m0", 0, duration=1, load=0), job("j1", "m0", 0, duration=1, load=5)]
+    plan = schedule(jobs, gpus)
+    feasible(plan, jobs, gpus)
+    assert plan.loads == 1
+    assert lower_bound_loads(jobs, gpus, 6.0) == 1
+    assert windowed_lower_bound_loads(jobs, 2) == 1
+
+
+def test_windowed_bound_is_only_claimed_where_it_holds() -> None:
+    # One GPU of one slot and four models taking turns: jobs wait far beyond the 60 s window.
+    gpus = uniform_inventory(1, 1)
+    jobs = [job(f"j{i}", f"m{i % 4}", i * 20.0, duration=100) for i in range(80)]
+    settings = GroupSettings(batch_window_s=60)
+    ours = schedule(jobs, gpus, default=settings)
+    # The bound for waits within the window exceeds our plan's loads: it must not be claimed.
+    assert windowed_lower_bound_loads(jobs, 1, default=settings) > ours.loads
+    for plan in (ours, fifo_warm(jobs, gpus, default=settings)):
+        m = evaluate(plan, jobs, gpus, default=settings)
+        assert m.max_added_wait_s > 60
+        assert m.windowed_bound_wait_s == m.max_added_wait_s and "does not apply" in m.bound_note
+        assert m.windowed_lower_bound_loads <= plan.loads

@@ -24,6 +24,7 @@ from b00t_pulumi.epoch import (
     schedule,
     windowed_lower_bound_loads,
 )
+from tests.epoch import reference
 
 LOADS = [0.0, 1.0, 8.0, 15.0, 34.0, 84.0]
 
@@ -55,19 +56,24 @@ def scenarios(draw: st.DrawFn, max_jobs: int = 30) -> Scenario:
         for k in range(n_groups)
         if draw(st.booleans())
     }
+    # Some groups load faster on the second GPU type; some jobs of a group load longer than others.
+    faster = {k: draw(st.sampled_from([None, 0.5])) for k in range(n_groups)}
     jobs = []
     for i in range(draw(st.integers(0, max_jobs))):
         k = draw(st.integers(0, n_groups - 1))
+        load = loads[k] + draw(st.sampled_from([0.0, 0.0, 0.0, 5.0]))
+        f = faster[k]
         jobs.append(
             Job(
                 id=f"j{i}",
                 group=f"m{k}",
                 submit_s=float(draw(st.integers(0, 3000))),
                 duration_s=draw(st.one_of(st.integers(1, 2500).map(float), st.floats(0.5, 1200.0))),
-                load_s=loads[k],
+                load_s=load,
                 gpus=draw(st.sampled_from([1, 1, 1, 1, 2, 3])),
                 cost=draw(st.one_of(st.none(), st.integers(0, 500).map(lambda c: Decimal(c) / 100))),
                 gpu_type=draw(st.one_of(st.none(), st.sampled_from(present))),
+                load_by_type=((kinds[-1], load * f),) if f is not None and load > 0 else (),
             )
         )
     limit = draw(st.one_of(st.none(), st.integers(0, 2000).map(lambda c: Decimal(c) / 100)))
@@ -91,15 +97,26 @@ def test_every_plan_is_feasible_and_not_below_the_bounds(s: Scenario) -> None:
     t0 = min((j.submit_s for j in placed_jobs), default=0.0)
     end = max((p.end_s for p in placed.values()), default=0.0)
     assert plan.loads >= lower_bound_loads(placed_jobs, s.gpus, end - t0 if placed_jobs else None)
-    # The windowed bound holds for plans in which every job starts within its window.
-    window = {j.id: s.groups.get(j.group, GroupSettings()).batch_window_s for j in placed_jobs}
-    if all(placed[j.id].start_s - j.submit_s <= window[j.id] for j in placed_jobs):
-        assert plan.loads >= windowed_lower_bound_loads(placed_jobs, len(s.gpus), groups=s.groups)
+    _windowed_bounds_hold(plan, placed_jobs, s)
     # Deferred jobs always say why; the metrics evaluate on any plan.
     assert all(d.reason for d in plan.deferred)
     m = evaluate(plan, s.jobs, s.gpus, groups=s.groups, daily_limit=s.daily_limit)
     assert m.budget_overruns == 0
     assert m.placed + m.deferred == len(s.jobs)
+
+
+def _windowed_bounds_hold(plan: Plan, placed_jobs: list[Job], s: Scenario) -> None:
+    """The windowed bound holds for plans in which every job starts within its window; for any
+    plan, the same bound with the plan's longest wait in place of the window."""
+    placed = plan.placements()
+    window = {j.id: s.groups.get(j.group, GroupSettings()).batch_window_s for j in placed_jobs}
+    waits = {j.id: placed[j.id].start_s - j.submit_s for j in placed_jobs}
+    if all(waits[i] <= window[i] for i in waits):
+        assert plan.loads >= windowed_lower_bound_loads(placed_jobs, len(s.gpus), groups=s.groups)
+    longest = max(waits.values(), default=0.0)
+    assert plan.loads >= windowed_lower_bound_loads(placed_jobs, len(s.gpus), groups=s.groups, max_wait_s=longest)
+    m = evaluate(plan, s.jobs, s.gpus, groups=s.groups)
+    assert plan.loads >= max(m.windowed_lower_bound_loads, m.lower_bound_loads)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -110,6 +127,11 @@ def test_baselines_are_feasible(s: Scenario) -> None:
     assert cold.loads == sum(j.gpus for j in s.jobs if j.id in cold.placements() and j.load_s > 0)
     warm = fifo_warm(s.jobs, s.gpus, groups=s.groups)
     assert check_plan(warm, s.jobs, s.gpus, groups=s.groups) == []
+    # The two-pass FIFO-warm gives the plan of its definition (every waiting job, every event).
+    assert warm == reference.fifo_warm(s.jobs, s.gpus, groups=s.groups)
+    # The bounds hold for plans that are not ours too.
+    placed = warm.placements()
+    _windowed_bounds_hold(warm, [j for j in s.jobs if j.id in placed], s)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -147,3 +169,20 @@ def test_replanning_keeps_started_epochs(
     for jid, p in second.placements().items():
         if jid not in kept:
             assert p.start_s >= now or any(p in e.jobs for e in first.epochs)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(max_jobs=24), st.lists(st.integers(200, 1500), min_size=2, max_size=4))
+def test_a_chain_of_replans_as_jobs_arrive_stays_feasible_and_stable(s: Scenario, steps: list[int]) -> None:
+    """What the EpochPlan gate does: re-plan at successive times with the jobs submitted so far
+    (gangs, per-type and differing loads included); every plan feasible, every step stable."""
+    now = 0.0
+    plan: Plan | None = None
+    for step in steps:
+        now += step
+        seen = [j for j in s.jobs if j.submit_s <= now]
+        new = schedule(seen, s.gpus, groups=s.groups, daily_limit=s.daily_limit, previous=plan, now=now)
+        assert check_plan(new, seen, s.gpus, groups=s.groups, daily_limit=s.daily_limit) == []
+        if plan is not None:
+            assert check_stability(plan, new, now) == []
+        plan = new

@@ -11,7 +11,7 @@ from pulumi.runtime.rpc import UNKNOWN
 from b00t_pulumi.budget import open_ledger
 from b00t_pulumi.errors import B00tError
 from b00t_pulumi.gates.budget_gate import BudgetGateProvider
-from b00t_pulumi.gates.decisions import apply_fields, gate_fields
+from b00t_pulumi.gates.decisions import GateFields, apply_fields, gate_fields, hpa_floor
 
 NOW = "2026-11-22T21:30:00Z"
 
@@ -142,3 +142,24 @@ def test_reserve_race_fails_the_update(ledger: str) -> None:
     news = gate(ledger, jobs=2, cost="60.00")  # check would fail; simulate spend arriving after check
     with pytest.raises(B00tError, match="stack llm-inference-pipeline"):
         p.create(news)
+
+
+def test_deferral_holds_for_a_deployment_an_hpa_scales() -> None:
+    dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "vllm", "namespace": "ns"},
+           "spec": {"template": {}}}  # no replicas: the HPA owns them
+    hpa = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "vllm",
+           "namespace": "ns"}, "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "vllm"},
+                                        "minReplicas": 2, "maxReplicas": 5}}
+    floor = hpa_floor(dep, [dep, hpa])
+    assert floor == 2
+    held = gate_fields("vllm", epoch=False, budget=True, assignment=None, deferred={"vllm": "2026-11-23T00:00:00Z"},
+                       kind="Deployment")
+    out = apply_fields(dep, held, floor)
+    assert out["spec"]["replicas"] == 0  # the HPA does not scale a target at 0: its floor cannot lift it
+    assert out["metadata"]["annotations"]["b00t.io/deferred-until"] == "2026-11-23T00:00:00Z"
+    runs = apply_fields(dep, gate_fields("vllm", epoch=False, budget=True, assignment=None, deferred={},
+                                         kind="Deployment"), floor)
+    assert runs["spec"]["replicas"] == 2  # back at the HPA's floor; the HPA takes it from there
+    no_budget: GateFields = gate_fields("vllm", epoch=True, budget=False, assignment=None, deferred=None,
+                                        kind="Deployment")
+    assert "replicas" not in apply_fields(dep, no_budget, None)["spec"]  # without a budget the HPA keeps them

@@ -21,7 +21,6 @@ from b00t_pulumi.operator.observed import (
     WorkloadView,
     budget_ref,
     parse_time,
-    quantity,
 )
 from b00t_pulumi.operator.spend import actual_cost
 from b00t_pulumi.operator.status import budget_status, thresholds_crossed
@@ -30,10 +29,7 @@ from tests.operator import objects as o
 T0 = o.T0
 
 
-def test_quantities_and_budget_refs() -> None:
-    assert quantity("500m") == Decimal("0.5")
-    assert quantity("8Gi") == Decimal(8 * 2**30)
-    assert quantity("2") == 2 and quantity(None) == 0 and quantity("bogus") == 0
+def test_budget_refs() -> None:
     assert budget_ref("b", "ai") == Ref("ai", "b")
     assert budget_ref("other/b", "ai") == Ref("other", "b")
     assert budget_ref("", "ai") is None
@@ -132,23 +128,29 @@ def _record(rid: str, amount: str, state: str = "spent") -> Reservation:
     return Reservation(rid, "b", now, Money.of(amount), state, now, now)  # type: ignore[arg-type]
 
 
-def test_budget_status_conditions_and_counts() -> None:
+def test_budget_status_in_the_api_definition() -> None:
     w = Window(datetime.fromtimestamp(T0, UTC), datetime.fromtimestamp(T0 + 60, UTC))
     recs = [_record(c.actual_id("u1"), "3.00"), _record("u2", "2.00", "reserved"), _record("x", "1", "released")]
-    st = budget_status(limit=Money.of("10.00"), window=w, spend=Money.of("5.00"), records=recs,
-                       threshold=Decimal("0.5"), generation=3, now=T0 + 1)
+    spec = {"dailyLimit": "10.00", "currency": "USD", "alertThreshold": 0.5}
+    st = budget_status(spec=spec, limit=Money.of("10.00"), window=w, spend=Money.of("5.00"), records=recs,
+                       generation=3, now=T0 + 1)
     assert st["currentSpend"] == "5.00" and st["reserved"] == "2.00" and st["remaining"] == "5.00"
-    assert st["jobsRun"] == 1 and st["observedGeneration"] == 3 and st["lastReset"] == "2027-01-15T08:00:00Z"
-    assert st["window"] == {"start": "2027-01-15T08:00:00Z", "end": "2027-01-15T08:01:00Z"}
+    assert st["jobsRun"] == 2 and st["observedGeneration"] == 3 and st["lastReset"] == "2027-01-15T08:00:00Z"
+    assert (st["windowStart"], st["windowEnd"]) == ("2027-01-15T08:00:00Z", "2027-01-15T08:01:00Z")
     conds = {x["type"]: x for x in st["conditions"]}
     assert conds["WithinBudget"]["status"] == "True" and conds["AlertThresholdReached"]["status"] == "True"
     assert conds["Exceeded"]["status"] == "False"
-    later = budget_status(limit=Money.of("10.00"), window=w, spend=Money.of("12.00"), records=recs,
-                          threshold=Decimal("0.5"), generation=3, now=T0 + 30, previous=st)
+    later = budget_status(spec=spec, limit=Money.of("10.00"), window=w, spend=Money.of("12.00"), records=recs,
+                          generation=3, now=T0 + 30, previous=st)
     conds2 = {x["type"]: x for x in later["conditions"]}
     assert later["remaining"] == "-2.00" and conds2["Exceeded"]["status"] == "True"
     assert conds2["Exceeded"]["lastTransitionTime"] == "2027-01-15T08:00:30Z"
     assert conds2["AlertThresholdReached"]["lastTransitionTime"] == "2027-01-15T08:00:01Z"  # unchanged: kept
+    import jsonschema
+
+    from b00t_pulumi.budget import api
+    jsonschema.validate({**later, "conditions": later["conditions"]}, api.STATUS_SCHEMA)  # what the CRD serves
+    assert set(later) <= set(api.STATUS_SCHEMA["properties"])  # nothing the API server would prune
     assert thresholds_crossed(Money.of("12"), Money.of("10"), Decimal("0.5")) == [Decimal("0.5"), Decimal(1)]
     assert thresholds_crossed(Money.of("4"), Money.of("10"), Decimal("0.5")) == []
 

@@ -24,7 +24,8 @@ from tests.operator.fake_cluster import FakeCluster
 
 T0 = o.T0
 DAY0 = datetime(2027, 1, 15, tzinfo=UTC).timestamp()  # the daily window T0 is in
-PRICES = Prices(currency="USD", gpu_hour={"nvidia-a100": Decimal("0.50")})
+PRICES = Prices(currency="USD", gpu_hour={"nvidia-a100": Decimal("0.50")}, cpu_hour=Decimal("0.03"),
+                memory_gib_hour=Decimal("0.004"))
 
 
 class Clock:
@@ -227,20 +228,21 @@ def test_settlement_records_actual_once_and_releases_the_estimate(env: Env) -> N
     wl = env.add("workload", o.workload(jd))
     env.run()
     assert env.spend() == Money.of("9.00")
-    env.cluster.pods[jd["metadata"]["uid"]] = [o.pod(jd, "gpu-1", T0 + 2, T0 + 3602)]  # one GPU-hour
+    env.cluster.pods[jd["metadata"]["uid"]] = [o.pod(jd, "gpu-1", T0 + 2, T0 + 3602)]  # one hour of it
     env.add("job", o.finished(jd, T0 + 2, T0 + 3602))
     env.clock.now = T0 + 3603
     env.run()
-    assert env.spend() == Money.of("0.50")
+    # 1 A100 x 0.50 + 1 core x 0.03 + 1 GiB x 0.004 (the cost model's prices of what the pod requested)
+    assert env.spend() == Money.of("0.534")
     actual = env.ledger.get(c.actual_id(jd["metadata"]["uid"]))
-    assert actual is not None and actual.state == "spent" and actual.amount == Money.of("0.50")
+    assert actual is not None and actual.state == "spent" and actual.amount == Money.of("0.534")
     estimate = env.ledger.get(wl["metadata"]["uid"])
     assert estimate is not None and estimate.state == "released"
     status = env.cluster.get("budget", "ai", "b")["status"]
-    assert status["currentSpend"] == "0.50" and status["jobsRun"] == 1
+    assert Decimal(status["currentSpend"]) == Decimal("0.534") and status["jobsRun"] == 1
     env.start()  # a restarted operator settles nothing twice
     env.run()
-    assert env.spend() == Money.of("0.50") and len(env.ledger.records("b")) == 2
+    assert env.spend() == Money.of("0.534") and len(env.ledger.records("b")) == 2
 
 
 def test_crash_between_the_settlement_writes_is_repaired(env: Env) -> None:

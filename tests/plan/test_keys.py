@@ -285,10 +285,12 @@ def test_seed_labels_and_annotations_on_the_workloads(tmp_path: Path) -> None:
     cat = catalog(tmp_path, {"s.stack.toml": stack("s", ["m.docker"], """
         [b00t.orchestration]
         schedule_type = "budget_aware"
+        [b00t.orchestration.resource_requirements]
+        cpu = "1"
         [b00t.orchestration.budget_constraint]
         daily_limit = 100
         cost_per_job = 2.5
-    """), "m.docker.toml": docker("m")})
+    """), "m.docker.toml": docker("m")})  # (a workload of a budget must request something to be priced)
     dep = obj(planner(cat).plan_stack("s").objects, "Deployment", "m")
     assert dep["metadata"]["labels"]["b00t.io/schedule-type"] == "budget_aware"
     ann = dep["metadata"]["annotations"]

@@ -177,5 +177,10 @@ def test_deployment_daily_cost_annotation(dev_planner: Planner) -> None:
     plan = dev_planner.plan_stack("llm-inference-pipeline")
     costs = {o["metadata"]["name"]: o["metadata"]["annotations"]["b00t.io/estimated-daily-cost"]
              for o in plan.objects if o["kind"] == "Deployment"}
-    # dev price 0.50 per A100-hour x 1 GPU x 24 h x max_replicas 2; n8n has no GPU
-    assert costs == {"pytorch": "24.00", "vllm-server": "24.00", "n8n": "0.00"}
+    # dev prices, per pod-hour: 1 A100 x 0.50 + 8 CPU x 0.031611 + 32 GiB x 0.004237 = 0.888472; x 24 h =
+    # 21.323328 -> 21.33 (cents, rounded up) for pytorch (1 replica: it mounts a ReadWriteOnce claim, no HPA),
+    # x 2 (its HPA's maxReplicas) = 42.65 for vllm-server; n8n: no GPU, 1 CPU, 2 GiB, 1 replica
+    assert costs == {"pytorch": "21.33", "vllm-server": "42.65", "n8n": "0.97"}
+    currencies = {o["metadata"]["annotations"]["b00t.io/budget-currency"] for o in plan.objects
+                  if o["kind"] == "Deployment"}
+    assert currencies == {"USD"}

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import copy
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pulumi_policy import PolicyCustomTimeouts, PolicyResource, PolicyResourceOptions, StackValidationArgs
 
+from b00t_pulumi.budget import Money
 from b00t_pulumi.datum import Catalog
 from b00t_pulumi.plan import Planner
 from b00t_pulumi.plan.render import materialize
@@ -51,9 +51,9 @@ def _set_daily(props: dict[str, Any], amount: str) -> None:
 
 
 @pytest.mark.parametrize(("vllm", "pytorch", "over"), [
-    ("24.00", "24.00", False),   # the plan: 48.00 of 100.00
-    ("50.00", "50.00", False),   # exactly at the limit is within it
-    ("50.01", "50.00", True),    # a cent over
+    ("42.65", "21.33", False),   # the plan: 42.65 + 21.33 + 0.97 (n8n) = 64.95 of 100.00
+    ("50.03", "49.00", False),   # exactly at the limit is within it
+    ("50.04", "49.00", True),    # a cent over
 ])
 def test_budget_over_at_under(resources: list[Resource], vllm: str, pytorch: str, over: bool) -> None:
     res, props = edit(resources, "Deployment", "vllm-server")
@@ -68,9 +68,9 @@ def test_budget_over_at_under(resources: list[Resource], vllm: str, pytorch: str
 
 
 def test_budget_adds_ledger_spend(resources: list[Resource]) -> None:
-    spent = {"llm-inference-pipeline-budget": Decimal("52.01")}
-    violations = rules.budget_within_daily_limit(resources, {}, lambda b: spent.get(b.name))
-    assert len(violations) == 1 and "ledger spend 52.01" in violations[0].message
+    spent = {"llm-inference-pipeline-budget": Money.of("35.06")}  # 64.95 planned + 35.06 > 100.00
+    violations = rules.budget_within_daily_limit(resources, {}, lambda b, ids: spent.get(b.name))
+    assert len(violations) == 1 and "ledger spend 35.06" in violations[0].message
 
 
 def test_job_cost_counts(resources: list[Resource]) -> None:
@@ -144,4 +144,25 @@ def test_pack_validate_functions(resources: list[Resource]) -> None:
 
         p.validate(StackValidationArgs(pres, config={}), report)
     assert set(reported) == {"budget-within-daily-limit"}
-    assert "123.00 USD per day is over" in reported["budget-within-daily-limit"][0][0]
+    assert "121.30 USD per day is over" in reported["budget-within-daily-limit"][0][0]  # 99.00 + 21.33 + 0.97
+
+
+def test_a_defer_budget_leaves_out_what_its_gate_deferred(resources: list[Resource]) -> None:
+    res, props = edit(resources, "Deployment", "vllm-server")
+    _set_daily(props, "90.00")  # 90.00 + 21.33 + 0.97 > 100.00: over, unless the gate deferred it
+    assert rules.budget_within_daily_limit(res, {})
+    props["metadata"]["annotations"]["b00t.io/deferred-until"] = "2026-12-02T00:00:00Z"
+    assert rules.budget_within_daily_limit(res, {}) == []
+
+
+def test_a_relative_ledger_url_is_relative_to_the_project(tmp_path: Path) -> None:
+    """Pulumi runs a policy pack in its own directory: dev.json's sqlite:///.cache/ledger/dev.db must
+    still be the project's ledger (before, the pack read an empty one under policy/)."""
+    from b00t_pulumi.policy.pack import project_ledger_url
+
+    (tmp_path / "Pulumi.yaml").write_text("name: x\nruntime: python\n")
+    pack = tmp_path / "policy"
+    pack.mkdir()
+    (pack / "PulumiPolicy.yaml").write_text("runtime: python\n")
+    assert project_ledger_url("sqlite:///.cache/ledger/dev.db", pack) == f"sqlite:///{tmp_path}/.cache/ledger/dev.db"
+    assert project_ledger_url("sqlite:///x.db", tmp_path) == f"sqlite:///{tmp_path}/x.db"

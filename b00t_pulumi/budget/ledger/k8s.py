@@ -7,10 +7,14 @@ through the ``/status`` subresource, so Pulumi's updates of ``spec`` never touch
 
     status:
       ledger: b00t-ledger/1            # schema of what follows
+      observedGeneration: 3            # metadata.generation of the spec it was computed from
+      conditions: [{type: WithinBudget, status: "True", reason: WithinLimit, ...}, ...]
       windowStart: "2026-11-22T13:00:00Z"   # newest window written (summary fields, for kubectl)
-      lastReset: "2026-11-22T13:00:00Z"     # same (the seed's name)
+      windowEnd: "2026-11-23T13:00:00Z"     # when it resets (spec.resetSchedule in spec.timezone)
+      lastReset: "2026-11-22T13:00:00Z"     # same as windowStart (the seed's name)
       currentSpend: "45.50"            # its spend (reserved + spent), exact decimal string
       reserved: "5.00"                 # the part still only reserved (releasable)
+      remaining: "54.50"               # spec.dailyLimit - currentSpend
       jobsRun: 18                      # its counted reservations
       alertsSent: ["0.8"]              # thresholds alerted in it
       windows:                         # window start -> window; newest keep_windows (default 8)
@@ -24,6 +28,7 @@ Every change reads the object, edits ``status`` and writes it back with the ``re
 read: the API server refuses a write based on a stale read (409 Conflict), and the change is
 re-read and retried. That is the atomic compare-and-swap the limit check needs.
 One object must stay under etcd's 1.5 MiB: a few thousand reservations per window at most.
+The schema and the summary fields are the BudgetConstraint API of ``b00t_pulumi.budget.api``.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from b00t_pulumi.budget._errors import budget_error
+from b00t_pulumi.budget.api import GROUP, KIND, LEDGER_SCHEMA, PLURAL, STATUS_SCHEMA, VERSION, amount_str, summarize
 from b00t_pulumi.budget.ledger.base import (
     Ledger,
     Reservation,
@@ -52,67 +58,16 @@ from b00t_pulumi.budget.money import Money
 from b00t_pulumi.budget.window import iso_utc, parse_time
 from b00t_pulumi.errors import BudgetError
 
-GROUP = "b00t.io"
-VERSION = "v1"
-PLURAL = "budgetconstraints"
-KIND = "BudgetConstraint"
-SCHEMA = "b00t-ledger/1"
+__all__ = ["GROUP", "KIND", "PLURAL", "STATUS_SCHEMA", "VERSION", "K8sLedger", "kube_api"]
+
 _MAX_TRIES = 50
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 T = TypeVar("T")
 
-_STR: dict[str, Any] = {"type": "string"}
-_AMOUNT: dict[str, Any] = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}
-_TIME: dict[str, Any] = {"type": "string", "format": "date-time"}
-#: OpenAPI v3 schema of ``status`` for the BudgetConstraint CRD (``subresources: {status: {}}`` required).
-STATUS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "description": "written by the b00t-pulumi ledger (k8s:// backend); amounts are exact decimal strings",
-    "properties": {
-        "ledger": {"type": "string", "description": "ledger schema, b00t-ledger/1"},
-        "windowStart": {**_TIME, "description": "start of the newest window written"},
-        "lastReset": {**_TIME, "description": "same as windowStart"},
-        "currentSpend": {**_AMOUNT, "description": "spend (reserved + spent) of windowStart"},
-        "reserved": {**_AMOUNT, "description": "the part of currentSpend that is reserved, not spent"},
-        "jobsRun": {"type": "integer", "minimum": 0, "description": "counted reservations of windowStart"},
-        "alertsSent": {"type": "array", "items": _STR, "description": "thresholds alerted in windowStart"},
-        "windows": {
-            "type": "object",
-            "description": "window start -> spend",
-            "additionalProperties": {
-                "type": "object",
-                "required": ["spend"],
-                "properties": {"currency": _STR, "spend": _AMOUNT, "alerts": {"type": "array", "items": _STR}},
-            },
-        },
-        "reservations": {
-            "type": "object",
-            "description": "reservation id -> record",
-            "additionalProperties": {
-                "type": "object",
-                "required": ["window", "amount", "state", "createdAt", "updatedAt"],
-                "properties": {
-                    "window": _TIME,
-                    "amount": _AMOUNT,
-                    "state": {"type": "string", "enum": ["reserved", "spent", "released"]},
-                    "createdAt": _TIME,
-                    "updatedAt": _TIME,
-                },
-            },
-        },
-    },
-}
-
 
 def _now() -> str:
     return iso_utc(datetime.now(UTC))
-
-
-def _amount(d: Decimal) -> str:
-    """An exact decimal string with at least cents: "6.00", "0.125"."""
-    q = d.quantize(Decimal("0.01"))
-    return str(q) if q == d else str(d)
 
 
 def kube_api(kubeconfig: str | None = None, context: str | None = None) -> Any:
@@ -207,7 +162,7 @@ class K8sLedger(Ledger):
     def _status(self, obj: dict[str, Any]) -> dict[str, Any]:
         status = copy.deepcopy(obj.get("status") or {})
         found = status.get("ledger")
-        if found not in (None, SCHEMA):
+        if found not in (None, LEDGER_SCHEMA):
             raise self._error(f"unsupported ledger schema {found!r} in {obj['metadata']['name']} status")
         for key in ("windows", "reservations"):
             value = status.setdefault(key, {})
@@ -225,7 +180,7 @@ class K8sLedger(Ledger):
             result, changed = change(status)
             if not changed:
                 return result
-            self._summarize(status)
+            self._summarize(obj, status)
             body = dict(obj)
             body["status"] = status
             try:
@@ -240,26 +195,8 @@ class K8sLedger(Ledger):
             return result
         raise self._error(f"{name}: gave up after {_MAX_TRIES} conflicting writes")
 
-    def _summarize(self, status: dict[str, Any]) -> None:
-        windows: dict[str, Any] = status["windows"]
-        kept = sorted(windows, reverse=True)[: self.keep_windows]
-        status["ledger"] = SCHEMA
-        status["windows"] = {k: windows[k] for k in sorted(kept)}
-        status["reservations"] = {
-            rid: r for rid, r in status["reservations"].items() if r.get("window") in status["windows"]
-        }
-        if kept:
-            newest = kept[0]
-            w = windows[newest]
-            mine = [r for r in status["reservations"].values() if r["window"] == newest]
-            status["windowStart"] = newest
-            status["lastReset"] = newest
-            status["currentSpend"] = w.get("spend", "0.00")
-            status["reserved"] = _amount(
-                sum((Decimal(str(r["amount"])) for r in mine if r["state"] == "reserved"), Decimal(0))
-            )
-            status["jobsRun"] = sum(1 for r in mine if r["state"] != "released")
-            status["alertsSent"] = list(w.get("alerts", []))
+    def _summarize(self, obj: dict[str, Any], status: dict[str, Any]) -> None:
+        summarize(obj, status, datetime.now(UTC), self.keep_windows)
 
     @staticmethod
     def _window(status: dict[str, Any], wkey: str) -> dict[str, Any] | None:
@@ -332,12 +269,12 @@ class K8sLedger(Ledger):
                 w = {"currency": amount.currency, "spend": "0.00", "alerts": []}
                 status["windows"][wkey] = w
             w["currency"] = amount.currency  # unset only in a window that so far has just alert markers
-            w["spend"] = _amount(new_spend.amount)
+            w["spend"] = amount_str(new_spend.amount)
             now = _now()
             if entry is None:
                 entry = {
                     "window": wkey,
-                    "amount": _amount(amount.amount),
+                    "amount": amount_str(amount.amount),
                     "state": "reserved",
                     "createdAt": now,
                     "updatedAt": now,
@@ -370,7 +307,7 @@ class K8sLedger(Ledger):
             if to == "released":
                 w = self._window(status, entry["window"])
                 if w is not None:
-                    w["spend"] = _amount(Decimal(str(w["spend"])) - Decimal(str(entry["amount"])))
+                    w["spend"] = amount_str(Decimal(str(w["spend"])) - Decimal(str(entry["amount"])))
             return self._record(name, status, reservation_id, entry), True
 
         with self._guard(doing, name):
