@@ -65,6 +65,18 @@ class KubeClient:
         raw = (secret.data or {}).get(key)
         return base64.b64decode(raw).decode("utf-8") if raw else None
 
+    def read_budget(self, namespace: str, name: str) -> dict[str, Any] | None:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            out: dict[str, Any] = self.custom.get_namespaced_custom_object(
+                c.B00T_GROUP, c.B00T_VERSION, namespace, c.BUDGETS, name, _request_timeout=self.timeout)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return out
+
     def list_all(self, kind: str) -> list[dict[str, Any]]:
         """Every object of a kind the operator watches (the start-up listing), as JSON dicts."""
         from kubernetes.client.exceptions import ApiException

@@ -63,6 +63,7 @@ class Kube(Protocol):
     def patch_job(self, namespace: str, name: str, patch: dict[str, Any]) -> None: ...
     def scale_deployment(self, namespace: str, name: str, replicas: int) -> None: ...
     def patch_budget_status(self, namespace: str, name: str, status: dict[str, Any]) -> None: ...
+    def read_budget(self, namespace: str, name: str) -> dict[str, Any] | None: ...
 
 
 class Store:
@@ -211,6 +212,7 @@ class Reconciler:
         self._seq = itertools.count()
         self._wake = threading.Event()
         self._last_sweep: dict[Ref, float] = {}
+        self._reactivated: dict[str, float] = {}
 
     # -- queue -------------------------------------------------------------------------------
     def enqueue(self, keys: Iterable[Key], at: float | None = None) -> None:
@@ -298,6 +300,11 @@ class Reconciler:
         if ref is None:
             return None
         view = self.store.get(Key("budget", ref.namespace, ref.name))
+        if view is None:  # not watched yet (its CRD came after the operator started): read it live
+            obj = self.kube.read_budget(ref.namespace, ref.name)
+            if obj is not None:
+                self.enqueue(self.store.upsert("budget", obj))
+                view = self.store.get(Key("budget", ref.namespace, ref.name))
         return Budget.of(view) if view is not None else None
 
     def decide(self, job: JobView, reservation_id: str, now: float) -> Outcome:
@@ -309,7 +316,8 @@ class Reconciler:
             return Release("b00t: no epoch, budget or dependency holds it")
         budget = self._budget_of(job.budget)
         if budget is None:
-            return Hold((Wait("budget", f"BudgetConstraint {job.budget} does not exist (yet)"),))
+            return Hold((Wait("budget", f"BudgetConstraint {job.budget} does not exist (yet)",
+                              now + self.options.poll_s),))
         return self.book.admit(budget, job, reservation_id, now)
 
     def _check(self, ac: AdmissionCheckView, now: float) -> None:
@@ -369,6 +377,9 @@ class Reconciler:
                     self.enqueue([key], end)
                 return
         # its time has come (the budget is asked again once Kueue has reserved quota for it)
+        if now - self._reactivated.get(wl.uid, -1e9) < 5.0:
+            return  # asked a moment ago; the store has not seen it yet
+        self._reactivated[wl.uid] = now
         self.kube.patch_workload(wl.namespace, wl.name, release_patch())
         self.counters.released += 1
         log.info("workload %s/%s (%s): back in the queue", wl.namespace, wl.name, wl.job_name or wl.owner_kind)
@@ -447,6 +458,11 @@ class Reconciler:
         self.enqueue([key], budget.window(now).end.timestamp())  # count it again in the next window
 
     def _budget(self, view: BudgetView, now: float) -> None:
+        live = self.kube.read_budget(view.namespace, view.name)  # a spec change is seen even unwatched
+        if live is None:
+            return
+        self.store.upsert("budget", live)
+        view = self.store.get(Key("budget", view.namespace, view.name)) or view
         budget = Budget.of(view)
         window = budget.window(now)
         if now - self._last_sweep.get(view.ref, 0.0) >= self.options.sweep_s:

@@ -103,6 +103,10 @@ class FakeCluster:
         self.writes.append(("budget", f"{namespace}/{name}", status))
         self._changed("budget", namespace, name, lambda o: o.update(status={**o.get("status", {}), **status}))
 
+    def read_budget(self, namespace: str, name: str) -> dict[str, Any] | None:
+        found = self.objects.get(("budget", namespace, name))
+        return copy.deepcopy(found) if found is not None else None
+
     def read_secret(self, namespace: str, name: str, key: str) -> str | None:
         return self.secrets.get((namespace, name, key))
 

@@ -352,3 +352,21 @@ def test_workload_of_a_queued_deployments_pod_is_ready_at_once(env: Env) -> None
     env.add("workload", pod_owned)
     env.run()
     assert env.cluster.check_of("ai", pod_owned["metadata"]["name"])["state"] == c.READY
+
+
+def test_budget_created_after_the_operator_started_is_read_live(env: Env) -> None:
+    """Found on the local cluster: kopf did not start watching BudgetConstraints whose CRD appeared
+    after it started, and a Workload of that budget looped out of and back into the queue."""
+    wl = env.add("workload", o.workload(env.add("job", o.job("j", queue="q"))))
+    name = wl["metadata"]["name"]
+    env.run()
+    assert env.cluster.get("workload", "ai", name)["spec"]["active"] is False  # no budget yet: held a while
+    spec_writes = sum(1 for k, _, _ in env.cluster.writes if k == "workload-spec")
+    bud = o.budget()
+    env.cluster.objects[("budget", "ai", "b")] = bud  # in the cluster, never seen by a watch
+    env.run(until=T0 + 12)
+    assert env.cluster.get("workload", "ai", name)["spec"]["active"] is True
+    assert sum(1 for k, _, _ in env.cluster.writes if k == "workload-spec") == spec_writes + 1  # once, no loop
+    env.cluster.give_quota("ai", name)
+    env.run()
+    assert env.cluster.check_of("ai", name)["state"] == c.READY and env.spend() == Money.of("2.50")
