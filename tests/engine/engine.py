@@ -145,6 +145,7 @@ def make_project(directory: Path, cluster: Cluster, backend: str | None = None,
     project = Project(directory, project_env(directory, cluster, backend, extra_env))
     project.pulumi("stack", "init", "dev")
     project.pulumi("config", "set", "--stack", "dev", "kubernetes:kubeconfig", str(cluster.kubeconfig))
+    project.start_operator()
     return project
 
 
