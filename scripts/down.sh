@@ -8,6 +8,7 @@ set -a
 source "$(scripts/dev-env.sh)"
 set +a
 export PULUMI_BACKEND_URL="file://$PWD/.cache/state"
+bash scripts/operator.sh stop
 if .venv/bin/python toolchain/cluster.py status >/dev/null 2>&1 && pulumi stack select dev --non-interactive 2>/dev/null; then
   pulumi destroy --stack dev --yes --non-interactive
 fi

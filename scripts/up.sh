@@ -18,6 +18,9 @@ export KUBECONFIG="$PWD/.cache/cluster/kubeconfig"
 step "pulumi $(pulumi version) (backend $PULUMI_BACKEND_URL)"
 pulumi stack select dev --non-interactive 2>/dev/null || pulumi stack init dev --non-interactive
 
+step "b00t operator (budgets, epoch and budget holds, the Kueue admission check)"
+bash scripts/operator.sh start dev
+
 step "pulumi up --stack dev (gates and policy pack run in the preview first)"
 pulumi up --stack dev --yes --non-interactive \
   --policy-pack policy --policy-pack-config policy/dev.json "$@"

@@ -103,7 +103,17 @@ class OperatorArgs(TypedDict, total=False):
     local: bool
     """Run it as a local process against the cluster (make up, dev)."""
     image: str
-    """Deploy it into the cluster from this image."""
+    """Deploy it into the cluster from this image (b00t-pulumi[operator] installed)."""
+    namespace: str
+    """Namespace of the deployed operator (default b00t-system)."""
+    create_namespace: bool
+    """Create that namespace (default true)."""
+    image_pull_policy: str
+    """Always, IfNotPresent (default) or Never."""
+    pending_max_s: float
+    """Holds shorter than this keep their Kueue quota (default 5)."""
+    poll_s: int
+    """Seconds before a hold nothing wakes is looked at again (default 10)."""
 
 
 class SimulationArgs(TypedDict, total=False):

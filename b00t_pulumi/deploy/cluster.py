@@ -117,6 +117,7 @@ class B00tCluster(pulumi.ComponentResource):
                             opts=opts_k8s) if plan.kueue else None
         if plan.time_slicing:
             GpuTimeSlicing("gpu-time-slicing", plan.time_slicing, skip_await=skip, opts=opts_k8s)
+        _operator(settings, plan, opts_k8s, skip, ns_list)
 
         # Budgets first: each BudgetConstraint CR, then its gate; workloads wait for their gate.
         budgets: dict[str, BudgetConstraint] = {}
@@ -185,3 +186,15 @@ def _say_deferred(constraint_id: str, deferred: dict[str, str] | None) -> None:
         pulumi.log.warn(f"{name}: deferred by budget {constraint_id} until {until} (the next window); "
                         "a queued Job waits for its admission check or in the held queue, an unqueued one "
                         "suspended, a Deployment at 0 replicas")
+
+
+def _operator(settings: Any, plan: Any, opts: pulumi.ResourceOptions, skip: bool,
+              namespaces: list[Any]) -> None:
+    """The b00t operator as a Deployment when ``b00t:operator.image`` is set (docs/operator.md)."""
+    from b00t_pulumi.deploy.components import B00tOperator
+    from b00t_pulumi.operator.deploy import operator_objects
+
+    budgets = [(p.namespace, p.budget) for p in plan.stacks] + [(p.namespace, p.budget) for p in plan.jobs]
+    objs = operator_objects(settings, [ns for ns, cr in budgets if cr and "webhookSecretRef" in cr["spec"]])
+    if objs:
+        B00tOperator("b00t-operator", objs, depends_on=namespaces, skip_await=skip, opts=opts)

@@ -82,6 +82,9 @@ def _gated(obj: K8sObject, budget_gate: BudgetGate | None, epoch_plan: EpochPlan
         # planned, or the HPA's floor for one an HPA scales
         planned = spec.get("replicas")
         spec["replicas"] = decision.apply(lambda f: f.replicas(planned, hpa_floor))
+        count = planned if planned is not None else hpa_floor
+        if count is not None:  # what the b00t operator gives a deferred Deployment back in its window
+            meta["annotations"]["b00t.io/replicas"] = str(count)
     out["metadata"], out["spec"] = meta, spec
     return out
 
@@ -294,3 +297,22 @@ class GpuTimeSlicing(pulumi.ComponentResource):
         cm = next((o for o in objects if o["kind"] == "ConfigMap"), None)
         self.register_outputs({"configMap": f"{cm['metadata']['namespace']}/{cm['metadata']['name']}" if cm else None,
                                "keys": sorted(cm["data"]) if cm else []})
+
+
+class B00tOperator(pulumi.ComponentResource):
+    """The b00t operator (``b00t_pulumi.operator.deploy``): namespace, ServiceAccount, RBAC, Deployment."""
+
+    TYPE = "b00t:index:B00tOperator"
+
+    def __init__(self, name: str, objects: Sequence[K8sObject], *, depends_on: Sequence[pulumi.Resource] = (),
+                 skip_await: bool = False, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(self.TYPE, name, {}, opts)
+        ns = [create(o, _child(self, depends_on), skip_await=skip_await) for o in objects if o["kind"] == "Namespace"]
+        rest = [create(o, _child(self, [*depends_on, *ns]), skip_await=skip_await)
+                for o in objects if o["kind"] not in ("Namespace", "Deployment")]
+        for o in objects:
+            if o["kind"] == "Deployment":
+                create(o, _child(self, [*depends_on, *ns, *rest]), skip_await=skip_await)
+        dep = next(o for o in objects if o["kind"] == "Deployment")
+        self.register_outputs({"namespace": dep["metadata"]["namespace"],
+                               "image": dep["spec"]["template"]["spec"]["containers"][0]["image"]})

@@ -175,7 +175,18 @@ class OperatorSettings(_Model):
     """
 
     local: bool = Field(default=False, description="run as a local process against the cluster (make up, dev)")
-    image: str | None = Field(default=None, description="deploy it into the cluster from this image")
+    image: str | None = Field(default=None, description="deploy it into the cluster from this image "
+                                                        "(b00t-pulumi[operator] installed)")
+    namespace: str = Field(default="b00t-system", description="namespace of the deployed operator")
+    create_namespace: bool = True
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
+    pending_max_s: float = Field(default=5.0, ge=0, description="holds shorter than this keep Kueue quota")
+    poll_s: int = Field(default=10, ge=1, description="seconds before a hold nothing wakes is looked at again")
+
+    @field_validator("namespace")
+    @classmethod
+    def _ns(cls, v: str) -> str:
+        return check_dns1123(v)
 
 
 class EnvironmentSettings(_Model):
@@ -206,3 +217,12 @@ class EnvironmentSettings(_Model):
     @classmethod
     def _ns(cls, v: str | None) -> str | None:
         return None if v is None else check_dns1123(v)
+
+    @model_validator(mode="after")
+    def _operator_ledger(self) -> EnvironmentSettings:
+        op, ledger = self.operator, self.ledger or ""
+        if op is not None and op.image and not ledger.startswith(("k8s://", "dynamodb://")):
+            raise ValueError("b00t:operator.image is set: the operator in the cluster and the Pulumi gates must "
+                             "share one ledger: set b00t:ledger to k8s://NAMESPACE or dynamodb://TABLE (a sqlite "
+                             "file is seen by one machine only)")
+        return self

@@ -35,7 +35,8 @@ def settings_from_config(values: Mapping[str, Any], source: str = "Pulumi config
     except ValidationError as exc:
         for e in exc.errors(include_url=False):
             loc = e["loc"]
-            key = f"{NAMESPACE}:{loc[0]}" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[1:])
+            key = (f"{NAMESPACE}:{loc[0]}" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[1:])
+                   if loc else NAMESPACE)  # a rule across keys (a model validator) has no location
             msg = e["msg"].removeprefix("Value error, ")
             if e["type"] == "extra_forbidden":
                 msg = f"unknown key {loc[-1]!r}"

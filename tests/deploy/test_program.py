@@ -79,8 +79,10 @@ def test_jobs_have_queue_labels_and_wait_for_stacks(registered: list[Registratio
     stack_deployments = {r.urn for r in children(registered, stack) if r.type.endswith("Deployment")}
     assert len(stack_deployments) == 3 and stack_deployments <= set(job.dependencies)
     local = [r for r in by(registered, "LocalQueue")]
-    # dev has no b00t operator: gated Jobs wait in the held queue
-    assert {r.inputs["metadata"]["name"] for r in local} == {"gpu-queue", "cpu-queue", "b00t-held"}
+    # dev runs the b00t operator (b00t:operator.local): the AdmissionCheck holds gated Jobs, no held queue
+    assert {r.inputs["metadata"]["name"] for r in local} == {"gpu-queue", "cpu-queue"}
+    checks = by(registered, "AdmissionCheck")
+    assert [r.inputs["spec"]["controllerName"] for r in checks] == ["b00t.io/budget"]
 
 
 def test_secrets_are_pulumi_secrets(registered: list[Registration]) -> None:

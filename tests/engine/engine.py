@@ -82,12 +82,35 @@ class Project:
     env: dict[str, str]
     stack: str = "dev"
     runs: list[str] = field(default_factory=list)
+    operator: Any = None  # the b00t operator process of this project (b00t:operator.local), as `make up` runs it
+
+    def start_operator(self) -> None:
+        """Start the b00t operator as `make up` does when the stack's settings have b00t:operator.local."""
+        import weakref
+
+        from b00t_pulumi.settings import load_environment
+        from tests.engine.operator_env import OperatorProcess
+
+        op = load_environment(self.stack, self.dir).operator
+        if self.operator is not None or op is None or not op.local:
+            return
+        self.operator = OperatorProcess(Path(self.env["KUBECONFIG"]), None, self.dir / "operator.log",
+                                        cwd=self.dir, env_name=self.stack)
+        self.operator.start()
+        weakref.finalize(self, self.operator.kill)
+
+    def stop_operator(self) -> None:
+        if self.operator is not None:
+            self.operator.kill()
+            self.operator = None
 
     def pulumi(self, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess[str]:
         cmd = ["pulumi", *args, "--non-interactive"]
         out = subprocess.run(cmd, cwd=self.dir, env=self.env, capture_output=True, text=True, timeout=timeout,
                              check=False)
         self.runs.append(f"$ {' '.join(cmd)}\n{out.stdout}\n{out.stderr}")
+        if args[:1] == ("destroy",):
+            self.stop_operator()  # the project is gone: its operator must not answer the next project's Jobs
         if check and out.returncode != 0:
             raise AssertionError(f"pulumi {' '.join(args)} failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
         return out
@@ -122,6 +145,7 @@ def make_project(directory: Path, cluster: Cluster, backend: str | None = None,
     project = Project(directory, project_env(directory, cluster, backend, extra_env))
     project.pulumi("stack", "init", "dev")
     project.pulumi("config", "set", "--stack", "dev", "kubernetes:kubeconfig", str(cluster.kubeconfig))
+    project.start_operator()
     return project
 
 
@@ -150,6 +174,7 @@ def make_yaml_project(directory: Path, cluster: Cluster, extra_env: dict[str, st
     project = Project(here, project_env(here, cluster, extra_env=extra_env))
     project.pulumi("stack", "init", "dev")
     project.pulumi("config", "set", "--stack", "dev", "kubernetes:kubeconfig", str(cluster.kubeconfig))
+    project.start_operator()
     return project
 
 

@@ -78,9 +78,19 @@ def test_deferred_job_is_created_suspended(project: Project, module_cluster: Clu
     job: Any = batch.read_namespaced_job("sentiment-scoring", NS)
     assert job.spec.suspend is True
     assert re.match(r"\d{4}-\d\d-\d\dT00:00:00Z$", job.metadata.annotations["b00t.io/deferred-until"])
-    # no b00t operator here: the held Job waits in the held queue (its ClusterQueue has stopPolicy Hold),
-    # or Kueue would admit and unsuspend it
-    assert job.metadata.labels["kueue.x-k8s.io/queue-name"] == "b00t-held"
+    # dev runs the b00t operator (b00t:operator.local): it holds the queued Job through the b00t-budget
+    # AdmissionCheck until its window, with its Workload out of the queue (spec.active false, no quota)
+    assert job.metadata.labels["kueue.x-k8s.io/queue-name"] == "cpu-queue"
+    custom = client.CustomObjectsApi(module_cluster.api())
+
+    def evicted_for_the_window() -> bool:
+        for w in custom.list_namespaced_custom_object("kueue.x-k8s.io", "v1beta2", NS, "workloads")["items"]:
+            if w["metadata"]["ownerReferences"][0]["name"] == "sentiment-scoring":
+                reason = (w["metadata"].get("annotations") or {}).get("b00t.io/hold-reason", "")
+                return w["spec"].get("active") is False and "deferred by its budget until" in reason
+        return False
+
+    wait_until("the operator holds sentiment-scoring until its window", evicted_for_the_window, timeout=60)
     out = project.outputs()["stacks"]["marketing-sentiment-analysis"]["budget"]
     assert out["outcome"] == "deferred" and list(out["deferred"]) == ["sentiment-scoring"]
     # the under-budget job of the other stack runs to completion on the kwok GPU node ...
