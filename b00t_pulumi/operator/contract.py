@@ -24,8 +24,8 @@ from b00t_pulumi.gates.decisions import PLANNED_NODE as PLANNED_NODE
 from b00t_pulumi.gates.decisions import PLANNED_START as PLANNED_START
 from b00t_pulumi.gates.decisions import SUSPENDED_UNTIL as SUSPENDED_UNTIL
 from b00t_pulumi.plan import kueue as _planned_kueue
+from b00t_pulumi.plan.labels import AFTER_JOBS as AFTER_JOBS
 from b00t_pulumi.plan.labels import QUEUE_LABEL as QUEUE_LABEL
-from b00t_pulumi.plan.planner import AFTER_JOBS as AFTER_JOBS
 
 # -- annotations (the planner's and the gates' side of the contract) ----------------------------
 BUDGET_CONSTRAINT = "b00t.io/budget-constraint"
