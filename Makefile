@@ -32,7 +32,7 @@ unit: venv
 
 # Engine tests start their own API servers and Pulumi backends in temporary directories.
 engine: venv toolchain
-	$(BIN)/pytest -q -m engine
+	$(BIN)/pytest -q -m engine -n 2 --dist loadfile
 
 # The README's test command: lint, types, unit tests, then the real engine against a real API server.
 test: lint typecheck unit engine

@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 
 # name -> module that defines it; imported on first access (PEP 562).
 _LAZY: dict[str, str] = {
+    "B00tCluster": "b00t_pulumi.deploy.cluster",
     "B00tStack": "b00t_pulumi.deploy.components",
     "B00tJob": "b00t_pulumi.deploy.components",
     "KueueQueues": "b00t_pulumi.deploy.components",

@@ -20,7 +20,7 @@ source "$HERE/versions.env"
 
 CACHE="${B00T_CACHE:-$HOME/.cache/b00t-pulumi}"
 TC="$CACHE/toolchain"
-STEPS=9
+STEPS=11
 
 PULUMI_DIR="$TC/pulumi-$PULUMI_CLI_VERSION"
 K8SPROV_DIR="$TC/pulumi-resource-kubernetes-v$PULUMI_K8S_PROVIDER_VERSION"
@@ -30,6 +30,7 @@ KUBE_DIR="$TC/kubernetes-$KUBERNETES_VERSION"
 KUEUE_DIR="$TC/kueue-$KUEUE_VERSION"
 ETCD_DIR="$TC/etcd-$ETCD_VERSION"
 KWOK_DIR="$TC/kwok-$KWOK_VERSION"
+YAML_DIR="$TC/pulumi-language-yaml-$PULUMI_YAML_VERSION"
 
 die() { echo "toolchain: error: $*" >&2; exit 1; }
 
@@ -64,6 +65,7 @@ print_env() { # print_env [cluster]: with "cluster", only the API server pieces 
     pulumi_bin="$PULUMI_DIR/bin/pulumi"
     [[ -x "$pulumi_bin" ]] || missing+=("pulumi CLI ($pulumi_bin)")
     [[ -x "$PULUMI_DIR/bin/pulumi-language-python" ]] || missing+=("language host ($PULUMI_DIR/bin)")
+    [[ -x "$PULUMI_DIR/bin/pulumi-language-yaml" ]] || missing+=("YAML language host ($PULUMI_DIR/bin)")
     path_dirs+=("$PULUMI_DIR/bin")
   fi
   [[ -x "$PULUMI_HOME_DIR/plugins/resource-kubernetes-v$PULUMI_K8S_PROVIDER_VERSION/pulumi-resource-kubernetes" \
@@ -74,6 +76,7 @@ print_env() { # print_env [cluster]: with "cluster", only the API server pieces 
   [[ -f "$KUEUE_DIR/webhook/manifests.yaml" ]] || missing+=("Kueue webhook manifests ($KUEUE_DIR/webhook)")
   [[ -x "$KUEUE_DIR/bin/kueue" ]] || missing+=("Kueue manager ($KUEUE_DIR/bin)")
   [[ -x "$KWOK_DIR/bin/kwok" && -f "$KWOK_DIR/stages/pod-complete.yaml" ]] || missing+=("kwok and its stages ($KWOK_DIR)")
+  [[ -x "$KUBE_DIR/bin/kubectl" || "$only" == cluster ]] || missing+=("kubectl ($KUBE_DIR/bin)")
   [[ -f "$KUEUE_DIR/crds/kueue.x-k8s.io_clusterqueues.yaml" ]] || missing+=("Kueue CRDs ($KUEUE_DIR/crds)")
   etcd="$(etcd_path)" || missing+=("etcd ($ETCD_DIR/bin, or set B00T_ETCD)")
   if ((${#missing[@]})); then
@@ -92,10 +95,13 @@ PULUMI_BIN=$pulumi_bin
 PULUMI_CLI_VERSION=$([[ -n "$pulumi_bin" ]] && "$pulumi_bin" version 2>/dev/null | head -n1)
 PULUMI_SDK_VERSION=$PULUMI_SDK_VERSION
 PULUMI_K8S_PROVIDER_VERSION=$PULUMI_K8S_PROVIDER_VERSION
+PULUMI_YAML_VERSION=$PULUMI_YAML_VERSION
+PULUMI_LANGUAGE_YAML=$([[ -n "$pulumi_bin" ]] && echo "$(dirname "$pulumi_bin")/pulumi-language-yaml")
 KUBERNETES_VERSION=$KUBERNETES_VERSION
 KUEUE_VERSION=$KUEUE_VERSION
 KUBE_APISERVER=$KUBE_DIR/bin/kube-apiserver
 KUBE_CONTROLLER_MANAGER=$KUBE_DIR/bin/kube-controller-manager
+KUBECTL=$KUBE_DIR/bin/kubectl
 ETCD=$etcd
 KUEUE_CRDS_DIR=$KUEUE_DIR/crds
 KUEUE_WEBHOOK_MANIFESTS=$KUEUE_DIR/webhook/manifests.yaml
@@ -199,7 +205,7 @@ modzip_dir() { # modzip_dir MODULE@VERSION -> prints the extracted module dir
 
 echo "[toolchain] cache: $TC" >&2
 
-# 1/9 preflight ------------------------------------------------------------------------------
+# 1/11 preflight ------------------------------------------------------------------------------
 begin
 if pb="$(system_pulumi)"; then
   say "using the pulumi on PATH: $pb ($("$pb" version))"
@@ -209,7 +215,7 @@ fi
 command -v python3 >/dev/null || die "python3 is needed (it rewrites the provider schema)"
 command -v flock >/dev/null || die "flock (util-linux) is needed"
 
-# 2/9 pulumi CLI ----------------------------------------------------------------------------
+# 2/11 pulumi CLI ----------------------------------------------------------------------------
 begin
 W=pulumi-cli
 LDF="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_CLI_VERSION"
@@ -227,7 +233,7 @@ else
   say "pulumi $PULUMI_CLI_VERSION: built in $(took)s"
 fi
 
-# 3/9 language host, exec script, dynamic-provider shim -----------------------------------
+# 3/11 language host, exec script, dynamic-provider shim -----------------------------------
 begin
 W=pulumi-language-python
 LDF="-s -w -X main.version=${PULUMI_SDK_VERSION#v}+b00t"
@@ -252,7 +258,7 @@ else
   say "pulumi-language-python ${PULUMI_SDK_VERSION#v}: built in $(took)s"
 fi
 
-# 4/9 pulumi-resource-kubernetes --------------------------------------------------------------
+# 4/11 pulumi-resource-kubernetes --------------------------------------------------------------
 begin
 W=pulumi-kubernetes
 LDF="-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$PULUMI_K8S_PROVIDER_VERSION"
@@ -292,7 +298,7 @@ if ! cmp -s "$PLUGIN" "$K8SPROV_DIR/bin/pulumi-resource-kubernetes"; then
     --reinstall >&2
 fi
 
-# 5/9 kube-apiserver, kube-controller-manager, kube-scheduler -----------------------------------
+# 5/11 kube-apiserver, kube-controller-manager, kube-scheduler -----------------------------------
 begin
 W=kubernetes
 KV="${KUBERNETES_VERSION#v}"; KMAJ="${KV%%.*}"; KREST="${KV#*.}"; KMIN="${KREST%%.*}"
@@ -317,7 +323,7 @@ else
   say "kube-apiserver, kube-controller-manager, kube-scheduler $KUBERNETES_VERSION: built in $(took)s"
 fi
 
-# 6/9 etcd ------------------------------------------------------------------------------------
+# 6/11 etcd ------------------------------------------------------------------------------------
 begin
 W=etcd
 LDF="-s -w"
@@ -335,7 +341,7 @@ else
   say "etcd $ETCD_VERSION: built in $(took)s"
 fi
 
-# 7/9 Kueue CRDs and webhook manifests --------------------------------------------------------
+# 7/11 Kueue CRDs and webhook manifests --------------------------------------------------------
 begin
 S="$(stamp_of "" "$KUEUE_VERSION" webhook-manifests)"
 if fresh "$KUEUE_DIR" crds "$S" "$KUEUE_DIR/crds/kueue.x-k8s.io_clusterqueues.yaml" "$KUEUE_DIR/webhook/manifests.yaml"; then
@@ -351,7 +357,7 @@ else
   say "Kueue $KUEUE_VERSION CRDs: $(ls "$KUEUE_DIR/crds" | wc -l) files, webhook manifests, in $(took)s"
 fi
 
-# 8/9 kwok and its stages -----------------------------------------------------------------------
+# 8/11 kwok and its stages -----------------------------------------------------------------------
 begin
 W=kwok
 LDF="-s -w"
@@ -373,7 +379,7 @@ else
   say "kwok $KWOK_VERSION: built in $(took)s"
 fi
 
-# 9/9 Kueue manager ---------------------------------------------------------------------------
+# 9/11 Kueue manager ---------------------------------------------------------------------------
 begin
 # Kueue v0.19.2 opens /etc/kueue/metrics/certs/tls.{crt,key} at start whenever internal cert
 # management is off, even with metrics disabled. The build patches that one line in a writable copy of
@@ -404,6 +410,49 @@ else
   rm -rf "$src"
   finish "$KUEUE_DIR" manager "$S"
   say "Kueue $KUEUE_VERSION manager: built in $(took)s"
+fi
+
+# 10/11 pulumi-language-yaml -------------------------------------------------------------------
+begin
+W=pulumi-language-yaml
+LDF="-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=${PULUMI_YAML_VERSION#v}"
+S="$(stamp_of "$HERE/wrappers/$W" "$PULUMI_YAML_VERSION" "$LDF")"
+# Installed beside the CLI, as the Python host is: found there without a "from $PATH" warning.
+if system_pulumi >/dev/null; then
+  say "pulumi-language-yaml: using the one installed with the pulumi on PATH"
+elif fresh "$YAML_DIR" language-yaml "$S" "$YAML_DIR/bin/pulumi-language-yaml"; then
+  say "pulumi-language-yaml ${PULUMI_YAML_VERSION#v}: ok (cached)"
+else
+  need_go
+  say "pulumi-language-yaml ${PULUMI_YAML_VERSION#v}: building (cold builds take about 1 minute after the CLI)..."
+  export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/pulumi"
+  build_wrapper "$W" "$YAML_DIR/bin/pulumi-language-yaml" . "$LDF"
+  finish "$YAML_DIR" language-yaml "$S"
+  say "pulumi-language-yaml ${PULUMI_YAML_VERSION#v}: built in $(took)s"
+fi
+if ! system_pulumi >/dev/null && ! cmp -s "$YAML_DIR/bin/pulumi-language-yaml" "$PULUMI_DIR/bin/pulumi-language-yaml"; then
+  install -m 0755 "$YAML_DIR/bin/pulumi-language-yaml" "$PULUMI_DIR/bin/pulumi-language-yaml"
+fi
+
+# 11/11 kubectl ---------------------------------------------------------------------------------
+# For hand-offs and the benchmark beside Pulumi (kubectl apply --server-side), from the same
+# wrapper module and flags as kube-apiserver (step 5), so it reuses that build's cache.
+begin
+W=kubernetes
+LDF="-s -w"
+for pkgpath in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  LDF+=" -X $pkgpath.gitVersion=$KUBERNETES_VERSION -X $pkgpath.gitMajor=$KMAJ -X $pkgpath.gitMinor=$KMIN"
+  LDF+=" -X $pkgpath.gitTreeState=clean"
+done
+S="$(stamp_of "$HERE/wrappers/$W" "$LDF" kubectl)"
+if fresh "$KUBE_DIR" kubectl "$S" "$KUBE_DIR/bin/kubectl"; then
+  say "kubectl $KUBERNETES_VERSION: ok (cached)"
+else
+  need_go
+  say "kubectl $KUBERNETES_VERSION: building (about 3 minutes after kube-apiserver)..."
+  build_wrapper "$W" "$KUBE_DIR/bin/kubectl" k8s.io/kubernetes/cmd/kubectl "$LDF"
+  finish "$KUBE_DIR" kubectl "$S"
+  say "kubectl $KUBERNETES_VERSION: built in $(took)s"
 fi
 
 echo "[toolchain] done in $(( $(date +%s) - T0 ))s; put it on PATH with: source toolchain/env.sh" >&2

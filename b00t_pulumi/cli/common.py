@@ -65,7 +65,9 @@ def load_settings(args: argparse.Namespace) -> EnvironmentSettings:
 
     key = (str(Path.cwd()), getattr(args, "env", None))
     if key not in _SETTINGS_CACHE:
-        _SETTINGS_CACHE[key] = load_environment(key[1])
+        warnings: list[Any] = []
+        _SETTINGS_CACHE[key] = load_environment(key[1], warnings=warnings)
+        print_warnings(warnings)
     return _SETTINGS_CACHE[key]
 
 

@@ -6,7 +6,8 @@ import argparse
 from typing import Any
 
 from b00t_pulumi.cli.common import EXIT_OK, add_datum_args, add_json_arg, print_json
-from b00t_pulumi.cli.stack import add_output_args, emit, planner_for
+from b00t_pulumi.cli.output import add_output_args, emit
+from b00t_pulumi.cli.stack import planner_for
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,4 +46,4 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_to_k8s(args: argparse.Namespace) -> int:
     _, planner = planner_for(args)
     plan = planner.plan_job(args.name)
-    return emit(plan.standalone_objects(), args, plan.notes)
+    return emit(plan.standalone_objects(), args, plan.notes, default_name=plan.job.name)

@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "gpu-epochs": ("epochs", "the GPU epoch plan of the environment's GPU jobs"),
     "show-epoch": ("epochs", "the epochs of one batch group (model) and their jobs"),
     "bench": ("bench", "benchmarks (bench schedule: the epoch scheduler on a trace)"),
+    "schema": ("schema", "JSON Schema of datum files, for editors (taplo #:schema)"),
 }
 COMMAND_MODULES = tuple(dict.fromkeys(m for m, _ in COMMANDS.values()))
 

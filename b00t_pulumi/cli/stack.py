@@ -4,24 +4,24 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
-from pathlib import Path
 from typing import Any
 
 from b00t_pulumi.cli.common import (
     EXIT_OK,
+    UsageError,
     add_datum_args,
     add_json_arg,
     load_catalog,
     load_settings,
     print_json,
 )
+from b00t_pulumi.cli.output import add_output_args, emit
 from b00t_pulumi.datum.catalog import Catalog
 from b00t_pulumi.datum.models import DockerDatum, StackDatum
 from b00t_pulumi.datum.quantities import format_duration
 from b00t_pulumi.errors import display_path
-from b00t_pulumi.plan import render
 from b00t_pulumi.plan.crds import money_str
+from b00t_pulumi.plan.env import is_secret
 from b00t_pulumi.plan.objects import K8sObject
 from b00t_pulumi.plan.planner import Planner
 
@@ -41,6 +41,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_json_arg(p)
     p.set_defaults(func=cmd_show)
 
+    p = ss.add_parser("validate", help="check a stack (or --all) and its members; exit 1 on an error")
+    p.add_argument("name", nargs="?", help="stack name (omit with --all)")
+    p.add_argument("--all", action="store_true", help="every stack on the datum path")
+    add_datum_args(p)
+    p.add_argument("-q", "--quiet", action="store_true", help="errors only, no warnings")
+    p.set_defaults(func=cmd_validate)
+
     for verb, helptext, func in (
         ("to-k8s", "Kubernetes objects (multi-document YAML)", cmd_to_k8s),
         ("to-crd", "the AiMlPipeline CRD and CR of seed 000", cmd_to_crd),
@@ -53,31 +60,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         if verb == "to-k8s":
             p.add_argument("--all", action="store_true",
                            help="everything the environment deploys: stacks, jobs, Kueue, time-slicing")
+        if verb == "to-crd":
+            p.add_argument("--pod-only", action="store_true",
+                           help="only the stack as one pod: a v1 PodTemplate (upstream b00t's --pod-only)")
         add_datum_args(p)
         add_output_args(p)
         p.set_defaults(func=func)
 
 
-def add_output_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-o", "--output", type=Path, metavar="DIR", help="write one file per object into DIR")
-    p.add_argument("--show-secrets", action="store_true",
-                   help="print Secret values (default: redacted; never pipe them into logs)")
-
-
 def planner_for(args: argparse.Namespace) -> tuple[Catalog, Planner]:
     catalog = load_catalog(args)
     return catalog, Planner(catalog, load_settings(args), environ=os.environ)
-
-
-def emit(objects: list[K8sObject], args: argparse.Namespace, notes: list[str] | None = None) -> int:
-    for n in notes or []:
-        print(f"note: {n}", file=sys.stderr)
-    if args.output:
-        for path in render.write_dir(objects, args.output, show_secrets=args.show_secrets):
-            print(path, file=sys.stderr)
-    else:
-        sys.stdout.write(render.to_yaml(objects, show_secrets=args.show_secrets))
-    return EXIT_OK
 
 
 def _summary(planner: Planner, s: StackDatum) -> dict[str, Any]:
@@ -115,7 +108,12 @@ def cmd_show(args: argparse.Namespace) -> int:
     members = catalog.members(stack)
     needs = planner.gpu_members(stack, [m for m in members if isinstance(m, DockerDatum)])
     info: dict[str, Any] = _summary(planner, stack)
-    info["members"] = [
+    # upstream b00t's `stack show --json` keys first (name, hint, members as ids, env, depends_on)
+    info["type"] = stack.type
+    info["hint"] = stack.hint
+    info["env"] = {k: "set (secret)" if is_secret(k, v) else v for k, v in sorted(stack.env.items())}
+    info["depends_on"] = list(stack.depends_on)
+    info["member_details"] = [
         {"id": m.id, "type": m.kind,
          "becomes": _becomes(m.id, m.kind, plan.objects),
          "gpus": needs[m.id].requirements.count if m.id in needs else 0}
@@ -145,7 +143,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"  namespace: {info['namespace']}   schedule: {o.schedule_type or '-'}   "
           f"batch group: {o.gpu_batch_group or '-'}")
     print("  members:")
-    for m in info["members"]:
+    for m in info["member_details"]:
         gpus = f"  [{m['gpus']} GPU]" if m["gpus"] else ""
         print(f"    {m['id']:28} {m['becomes']}{gpus}")
     for section in ("gpu", "epoch", "budget"):
@@ -172,31 +170,43 @@ def _becomes(member_id: str, kind: str, objects: list[K8sObject]) -> str:
     return " + ".join(kinds + (["Service"] if svc else [])) or "-"
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    from b00t_pulumi.cli.validate import report, validate_stacks
+
+    if bool(args.name) == bool(args.all):
+        raise UsageError("stack validate: give a stack name, or --all")
+    results = validate_stacks(None if args.all else [args.name], args)
+    return report(results, quiet=args.quiet)
+
+
 def cmd_to_k8s(args: argparse.Namespace) -> int:
     _, planner = planner_for(args)
     if args.all:
+        if args.name:
+            raise UsageError("stack to-k8s: give a stack name or --all, not both")
         cp = planner.plan_cluster()
-        return emit(cp.all_objects(), args, cp.all_notes())
+        return emit(cp.all_objects(), args, cp.all_notes(), default_name="b00t")
     if not args.name:
-        from b00t_pulumi.cli.common import UsageError
-
         raise UsageError("stack to-k8s: give a stack name, or --all")
     plan = planner.plan_stack(args.name)
-    return emit(plan.standalone_objects(), args, plan.notes)
+    return emit(plan.standalone_objects(), args, plan.notes, default_name=plan.stack.name)
 
 
 def cmd_to_crd(args: argparse.Namespace) -> int:
-    from b00t_pulumi.plan.workflows import to_crd
+    from b00t_pulumi.plan.workflows import to_crd, to_pod_template
 
     catalog, planner = planner_for(args)
-    return emit(to_crd(planner, catalog.stack(args.name)), args)
+    stack = catalog.stack(args.name)
+    objects = [to_pod_template(planner, stack)] if args.pod_only else to_crd(planner, stack)
+    return emit(objects, args, default_name=stack.name)
 
 
 def cmd_to_argo(args: argparse.Namespace) -> int:
     from b00t_pulumi.plan.workflows import to_argo
 
     catalog, planner = planner_for(args)
-    return emit([to_argo(planner, catalog.stack(args.name))], args)
+    stack = catalog.stack(args.name)
+    return emit([to_argo(planner, stack)], args, default_name=stack.name)
 
 
 def cmd_to_tekton(args: argparse.Namespace) -> int:
@@ -204,4 +214,4 @@ def cmd_to_tekton(args: argparse.Namespace) -> int:
 
     catalog, planner = planner_for(args)
     stack = catalog.stack(args.name)
-    return emit([to_tekton(planner, stack), to_tekton_run(planner, stack)], args)
+    return emit([to_tekton(planner, stack), to_tekton_run(planner, stack)], args, default_name=stack.name)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from b00t_pulumi.cli.common import EXIT_INVALID, EXIT_OK, load_settings
 from b00t_pulumi.datum.catalog import Catalog
+from b00t_pulumi.datum.models import StackDatum
 from b00t_pulumi.errors import B00tError, Problem
 
 
@@ -67,6 +68,61 @@ def validate(paths: list[Path] | None, args: argparse.Namespace) -> list[Problem
             except B00tError as exc:
                 problems += exc.problems
     return list(dict.fromkeys(problems))
+
+
+def validate_stacks(names: list[str] | None, args: argparse.Namespace) -> dict[str, list[Problem]]:
+    """``stack validate NAME|--all`` (upstream b00t's shape): per stack, the problems of its file and
+    its members' files, of references, and of planning it. Datums of other stacks are not judged."""
+    from b00t_pulumi.cli.common import load_settings
+    from b00t_pulumi.errors import display_path
+
+    paths = getattr(args, "datums", None)
+    catalog = Catalog.load(paths or None)
+    if names is None:
+        stacks = sorted(catalog.stacks(), key=lambda s: s.name)
+        if not stacks and catalog.errors:
+            return {"": list(catalog.problems)}
+    else:
+        found = [catalog.find(f"{n}.stack") for n in names]
+        missing = [n for n, d in zip(names, found, strict=True) if d is None]
+        if missing:
+            raise B00tError([Problem("", "", catalog.not_found_message(f"{m}.stack", "stack")) for m in missing])
+        stacks = [catalog.stack(n) for n in names]
+    settings = load_settings(args)
+    from b00t_pulumi.plan.planner import Planner
+
+    planner = Planner(catalog, settings, environ=os.environ)
+    out: dict[str, list[Problem]] = {}
+    for stack in stacks:
+        members = catalog.members(stack)
+        files = {display_path(d.source) for d in (stack, *members) if d.source}
+        # a member whose file did not load is known by its file name <name>.<type>.toml
+        refs = {*stack.members, *(r for m in members if isinstance(m, StackDatum) for r in m.members)}
+        problems = [p for p in catalog.problems
+                    if p.file in files or Path(p.file).name.removesuffix(".toml") in refs]
+        if not any(p.severity == "error" for p in problems):
+            try:
+                planner.plan_stack(stack)
+            except B00tError as exc:
+                problems += exc.problems
+        out[stack.name] = list(dict.fromkeys(problems))
+    return out
+
+
+def report(results: dict[str, list[Problem]], *, quiet: bool = False) -> int:
+    """One line per problem, then one summary line per stack; exit 1 when any has an error."""
+    failed = False
+    for name, problems in results.items():
+        for p in problems:
+            if not (quiet and p.severity == "warning"):
+                print(p)
+        errors = sum(p.severity == "error" for p in problems)
+        warnings = len(problems) - errors
+        failed = failed or errors > 0
+        if name:
+            state = f"{errors} error(s)" if errors else "valid"
+            print(f"stack {name}: {state}" + (f", {warnings} warning(s)" if warnings else ""))
+    return EXIT_INVALID if failed else EXIT_OK
 
 
 def run(args: argparse.Namespace) -> int:

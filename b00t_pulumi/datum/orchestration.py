@@ -42,21 +42,22 @@ def _money(value: Any) -> Decimal:
     return amount
 
 
-Money = Annotated[Decimal, BeforeValidator(_money)]
+# json_schema_input_type: what a datum may write, for `b00t-pulumi schema` (editors, taplo).
+Money = Annotated[Decimal, BeforeValidator(_money, json_schema_input_type=float | str)]
 
 
 def _quantity(value: Any) -> str:
     return normalize_quantity(value)
 
 
-Quantity = Annotated[str, BeforeValidator(_quantity)]
+Quantity = Annotated[str, BeforeValidator(_quantity, json_schema_input_type=str | int | float)]
 
 
 def _duration(value: Any) -> int:
     return parse_duration(value)
 
 
-DurationSeconds = Annotated[int, BeforeValidator(_duration)]
+DurationSeconds = Annotated[int, BeforeValidator(_duration, json_schema_input_type=int | str)]
 
 
 def _currency(value: Any) -> str:

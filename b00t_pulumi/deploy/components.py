@@ -1,20 +1,20 @@
 """Pulumi ComponentResources over the planner: B00tStack, B00tJob, KueueQueues, GpuTimeSlicing,
-BudgetConstraint. Each creates typed pulumi_kubernetes resources from planned objects, parented
-to itself, and registers its outputs. Usable from any Pulumi program::
+BudgetConstraint (B00tCluster, everything at once, is in ``cluster.py``). Each creates typed
+pulumi_kubernetes resources from planned objects, parented to itself, and registers its outputs.
 
-    from b00t_pulumi import B00tStack
-    stack = B00tStack.from_datums("llm", "llm-inference-pipeline", opts=pulumi.ResourceOptions(provider=k8s))
+``B00tStack`` has the typed face of the Pulumi package (``B00tStack(name, {"stack": ...})``, also from
+YAML and TypeScript, see docs/pulumi.md); ``B00tStack.from_plan`` takes a planned stack, as
+``B00tCluster`` does. The others take planned objects and are used by ``B00tCluster``.
+
+No ``from __future__ import annotations``: Pulumi's component analyzer reads the annotations as types.
 """
 
-from __future__ import annotations
-
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
 
-from b00t_pulumi.datum.catalog import Catalog
+from b00t_pulumi.deploy.args import B00tStackArgs
 from b00t_pulumi.deploy.resources import SKIP_AWAIT, SecretResolver, create, resource_name
 from b00t_pulumi.gates.budget_gate import BudgetGate
 from b00t_pulumi.gates.decisions import GateFields, gate_fields, hpa_floor
@@ -24,8 +24,6 @@ from b00t_pulumi.plan.kueue import HELD_QUEUE
 from b00t_pulumi.plan.labels import QUEUE_LABEL
 from b00t_pulumi.plan.model import JobPlan, StackPlan
 from b00t_pulumi.plan.objects import K8sObject
-from b00t_pulumi.plan.planner import Planner
-from b00t_pulumi.settings import EnvironmentSettings
 
 _WORKLOAD_KINDS = ("Deployment", "Job", "HorizontalPodAutoscaler", "Service")
 
@@ -108,13 +106,14 @@ class BudgetConstraint(pulumi.ComponentResource):
 
     def __init__(self, name: str, cr: K8sObject, extra: Sequence[K8sObject] = (), *,
                  crd: pulumi.Resource | None = None, secrets: SecretResolver | None = None,
-                 depends_on: Sequence[pulumi.Resource] = (), skip_await: bool = False,
+                 depends_on: Sequence[pulumi.Resource] = (), skip_await: bool = False, create_crd: bool = True,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(self.TYPE, name, {"constraint": cr["metadata"]["name"]}, opts)
-        if crd is None:
+        if crd is None and create_crd:
             crd = self.definition(pulumi.ResourceOptions(parent=self), skip_await=skip_await)
         self.secrets = [create(o, _child(self, depends_on), secrets=secrets, skip_await=skip_await) for o in extra]
-        self.resource = create(cr, _child(self, [crd, *depends_on, *self.secrets]), skip_await=skip_await)
+        after = [*([crd] if crd is not None else []), *depends_on, *self.secrets]
+        self.resource = create(cr, _child(self, after), skip_await=skip_await)
         spec = cr["spec"]
         self.daily_limit: str = spec["dailyLimit"]
         self.currency: str = spec["currency"]
@@ -124,26 +123,71 @@ class BudgetConstraint(pulumi.ComponentResource):
                                "onBudgetExceeded": self.on_budget_exceeded})
 
     @staticmethod
-    def definition(opts: pulumi.ResourceOptions | None = None, *, skip_await: bool = False) -> pulumi.CustomResource:
+    def definition(opts: pulumi.ResourceOptions | None = None, *, skip_await: bool = False
+                   ) -> pulumi.CustomResource:
         """The BudgetConstraint CRD (create once per cluster)."""
         return create(budget_constraint_crd(), opts or pulumi.ResourceOptions(), skip_await=skip_await)
 
 
 class B00tStack(pulumi.ComponentResource):
-    """A b00t stack: Secrets, PVCs, Deployments, Services, HPAs and its BudgetConstraint."""
+    """A b00t stack: its Secrets, PVCs, Deployments, Services and HPAs, its BudgetConstraint and the
+    budget gate its workloads follow, planned from the stack's datums."""
 
     TYPE = "b00t:index:B00tStack"
 
-    def __init__(self, name: str, plan: StackPlan, *, skip_await: bool = False,
-                 secrets: SecretResolver | None = None, budget_crd: pulumi.Resource | None = None,
-                 depends_on: Sequence[pulumi.Resource] = (), budget_gate: BudgetGate | None = None,
-                 manage_budget: bool = True, opts: pulumi.ResourceOptions | None = None) -> None:
-        """``budget_gate``: workloads wait for it and follow its deferrals. ``manage_budget=False`` when
-        the caller creates the BudgetConstraint (the program does, so its gate can follow the CR)."""
-        super().__init__(self.TYPE, name, {"stack": plan.stack.name}, opts)
+    namespace: pulumi.Output[str]
+    """Namespace of the stack's objects."""
+    endpoints: pulumi.Output[dict[str, str]]
+    """Member -> URL of its Service inside the cluster."""
+    deployments: pulumi.Output[list[str]]
+    """Names of the stack's Deployments."""
+    budget_constraint: pulumi.Output[str] | None
+    """Name of its BudgetConstraint, when it has a budget."""
+    notes: pulumi.Output[list[str]]
+    """What the planner noted (members not deployed, bind mounts made PVCs, ...)."""
+
+    def __init__(self, name: str, args: B00tStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        """Plan ``args["stack"]`` from its datums with the settings of ``args`` (default: the stack's
+        ``b00t:*`` config) and create it with its budget and budget gate."""
+        from b00t_pulumi.deploy.cluster import plan_context
+
+        ctx = plan_context(args, owner=f"B00tStack {name}")
+        plan = ctx.planner.plan_stack(args["stack"])
+        self._init(name, plan, opts=opts, skip_await=ctx.settings.skip_await, secrets=ctx.secrets,
+                   budget_crd=None, depends_on=(), budget_gate=None, manage_budget=True,
+                   create_crd=args.get("create_budget_crd", True), gate=ctx.gate_input_of(plan))
+
+    @classmethod
+    def from_plan(cls, name: str, plan: StackPlan, *, skip_await: bool = False,
+                  secrets: SecretResolver | None = None, budget_crd: pulumi.Resource | None = None,
+                  depends_on: Sequence[pulumi.Resource] = (), budget_gate: BudgetGate | None = None,
+                  manage_budget: bool = True, opts: pulumi.ResourceOptions | None = None) -> "B00tStack":
+        """A planned stack. ``budget_gate``: workloads wait for it and follow its deferrals.
+        ``manage_budget=False`` when the caller creates the BudgetConstraint (B00tCluster does, so
+        its gate can follow the CR)."""
+        self = cls.__new__(cls)
+        self._init(name, plan, opts=opts, skip_await=skip_await, secrets=secrets, budget_crd=budget_crd,
+                   depends_on=depends_on, budget_gate=budget_gate, manage_budget=manage_budget,
+                   create_crd=budget_crd is None, gate=None)
+        return self
+
+    def _init(self, name: str, plan: StackPlan, *, opts: pulumi.ResourceOptions | None, skip_await: bool,
+              secrets: SecretResolver | None, budget_crd: pulumi.Resource | None,
+              depends_on: Sequence[pulumi.Resource], budget_gate: BudgetGate | None, manage_budget: bool,
+              create_crd: bool, gate: dict[str, Any] | None) -> None:
+        pulumi.ComponentResource.__init__(self, self.TYPE, name, {"stack": plan.stack.name}, opts)
         self.plan = plan
         self.resources: dict[str, pulumi.CustomResource] = {}
         base = list(depends_on)
+        self.budget: BudgetConstraint | None = None
+        if plan.budget and manage_budget:
+            self.budget = BudgetConstraint(f"{name}-budget", plan.budget, plan.budget_secrets, crd=budget_crd,
+                                           secrets=secrets, skip_await=skip_await, create_crd=create_crd,
+                                           depends_on=base, opts=pulumi.ResourceOptions(parent=self))
+            if gate is not None:
+                budget_gate = BudgetGate(f"budget-gate-{gate['constraint_id']}", gate,
+                                         opts=pulumi.ResourceOptions(parent=self, depends_on=[self.budget]))
+        self.budget_gate = budget_gate
         storage = [o for o in plan.objects if o["kind"] in ("Secret", "PersistentVolumeClaim", "ConfigMap")]
         for o in storage:
             self.resources[resource_name(o)] = create(o, _child(self, base), skip_await=skip_await, secrets=secrets)
@@ -157,31 +201,19 @@ class B00tStack(pulumi.ComponentResource):
                 gated = _unawaited_when_deferred(o, budget_gate)
             self.resources[resource_name(o)] = create(gated or o, _child(self, ready), skip_await=skip_await,
                                                       secrets=secrets)
-        self.budget: BudgetConstraint | None = None
-        if plan.budget and manage_budget:
-            self.budget = BudgetConstraint(f"{name}-budget", plan.budget, plan.budget_secrets, crd=budget_crd,
-                                           secrets=secrets, skip_await=skip_await,
-                                           depends_on=base, opts=pulumi.ResourceOptions(parent=self))
-        self.namespace: str = plan.namespace
-        self.endpoints: dict[str, str] = {ep.member: ep.url for ep in plan.endpoints}
+        deployments = sorted(o["metadata"]["name"] for o in plan.objects if o["kind"] == "Deployment")
+        self.namespace = pulumi.Output.from_input(plan.namespace)
+        self.endpoints = pulumi.Output.from_input({ep.member: ep.url for ep in plan.endpoints})
+        self.deployments = pulumi.Output.from_input(deployments)
+        self.budget_constraint = pulumi.Output.from_input(plan.budget["metadata"]["name"]) if plan.budget else None
+        self.notes = pulumi.Output.from_input(list(plan.notes))
         self.register_outputs({
-            "namespace": self.namespace,
-            "endpoints": self.endpoints,
-            "deployments": sorted(o["metadata"]["name"] for o in plan.objects if o["kind"] == "Deployment"),
-            "budget": plan.budget["metadata"]["name"] if plan.budget else None,
+            "namespace": plan.namespace,
+            "endpoints": {ep.member: ep.url for ep in plan.endpoints},
+            "deployments": deployments,
+            "budgetConstraint": plan.budget["metadata"]["name"] if plan.budget else None,
             "notes": plan.notes,
         })
-
-    @classmethod
-    def from_datums(cls, name: str, stack: str, *, datum_paths: Sequence[str | Path] = ("stacks", "components"),
-                    settings: EnvironmentSettings | None = None, environ: Mapping[str, str] | None = None,
-                    opts: pulumi.ResourceOptions | None = None, **kwargs: Any) -> B00tStack:
-        """Load datums, plan ``stack`` and create it: the one-liner for other Pulumi programs."""
-        catalog = Catalog.load([Path(p) for p in datum_paths])
-        catalog.raise_for_errors()
-        settings = settings or EnvironmentSettings()
-        plan = Planner(catalog, settings, environ).plan_stack(stack)
-        return cls(name, plan, skip_await=settings.skip_await, opts=opts, **kwargs)
 
 
 class B00tJob(pulumi.ComponentResource):
@@ -215,6 +247,7 @@ class B00tJob(pulumi.ComponentResource):
                                            opts=pulumi.ResourceOptions(parent=self))
         labels = plan.job_object["metadata"].get("labels", {})
         self.namespace: str = plan.namespace
+        self.queue: str | None = labels.get("kueue.x-k8s.io/queue-name")
         self.register_outputs({"namespace": plan.namespace, "job": plan.job.name,
                                "queue": labels.get("kueue.x-k8s.io/queue-name")})
 

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi.runtime import config as runtime_config
 
+from b00t_pulumi.errors import B00tError, Problem
 from b00t_pulumi.settings import EnvironmentSettings, settings_from_config
 from b00t_pulumi.settings.source import NAMESPACE
 
@@ -32,6 +33,16 @@ def _decode(raw: Any) -> Any:
 
 def read_settings() -> tuple[EnvironmentSettings, dict[str, Any]]:
     """(settings, secrets) from config ``b00t:*``; ``b00t:secrets`` holds secret env values."""
+    ours, secrets = config_values()
+    return settings_from_config(ours, source=config_source()), secrets
+
+
+def config_source() -> str:
+    return f"Pulumi config of stack {pulumi.get_stack()}"
+
+
+def config_values() -> tuple[dict[str, Any], dict[str, Any]]:
+    """(``b00t:*`` settings as written, ``b00t:secrets``) of the stack's config, unvalidated."""
     ours: dict[str, Any] = {}
     secrets: dict[str, Any] = {}
     for key, raw in _all_config().items():
@@ -43,18 +54,27 @@ def read_settings() -> tuple[EnvironmentSettings, dict[str, Any]]:
             secrets = decoded if isinstance(decoded, dict) else {}
             continue
         ours[name] = _decode(raw)
-    return settings_from_config(ours, source=f"Pulumi config of stack {pulumi.get_stack()}"), secrets
+    return ours, secrets
 
 
-def kubernetes_provider(settings: EnvironmentSettings, name: str = "k0s") -> k8s.Provider:
-    """An explicit provider from ``kubernetes:kubeconfig`` / ``kubernetes:context``."""
+def kubernetes_provider(settings: EnvironmentSettings | None = None, name: str = "k0s", *,
+                        kubeconfig: str | None = None, context: str | None = None,
+                        opts: pulumi.ResourceOptions | None = None) -> k8s.Provider:
+    """An explicit provider from ``kubeconfig``/``context``, else ``kubernetes:kubeconfig`` /
+    ``kubernetes:context``. A kubeconfig path that does not exist is a clear error."""
     cfg = pulumi.Config("kubernetes")
-    kubeconfig = cfg.get("kubeconfig")
+    kubeconfig = kubeconfig or cfg.get("kubeconfig")
+    context = context or cfg.get("context")
     if kubeconfig and not kubeconfig.lstrip().startswith(("{", "apiVersion")):
         path = Path(kubeconfig).expanduser()
         if not path.exists():
-            raise pulumi.RunError(f"kubernetes:kubeconfig: {kubeconfig} does not exist (for the local cluster run "
-                                  "`make cluster-up`; for k0s, `k0s kubeconfig admin > FILE`)")
+            raise B00tError([Problem("", "kubernetes:kubeconfig", f"{kubeconfig} does not exist (for the local "
+                                     "cluster run `make cluster-up`; for k0s, `k0s kubeconfig admin > FILE`)")])
         kubeconfig = str(path.resolve())
-    return k8s.Provider(name, kubeconfig=kubeconfig, context=cfg.get("context"),
-                        suppress_deprecation_warnings=True)
+    return k8s.Provider(name, kubeconfig=kubeconfig, context=context, suppress_deprecation_warnings=True,
+                        opts=opts)
+
+
+def has_kubernetes_config() -> bool:
+    cfg = pulumi.Config("kubernetes")
+    return bool(cfg.get("kubeconfig") or cfg.get("context"))

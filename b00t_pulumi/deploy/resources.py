@@ -22,20 +22,11 @@ def no_wait_annotations() -> dict[str, str]:
     does not run there."""
     return {SKIP_AWAIT: "true", DELETION_POLICY: "background"}
 
-# (apiVersion, kind) -> typed resource class of pulumi_kubernetes
-_TYPED: dict[tuple[str, str], Any] = {
-    ("v1", "Namespace"): k8s.core.v1.Namespace,
-    ("v1", "Secret"): k8s.core.v1.Secret,
-    ("v1", "ConfigMap"): k8s.core.v1.ConfigMap,
-    ("v1", "Service"): k8s.core.v1.Service,
-    ("v1", "PersistentVolumeClaim"): k8s.core.v1.PersistentVolumeClaim,
-    ("apps/v1", "Deployment"): k8s.apps.v1.Deployment,
-    ("batch/v1", "Job"): k8s.batch.v1.Job,
-    ("autoscaling/v2", "HorizontalPodAutoscaler"): k8s.autoscaling.v2.HorizontalPodAutoscaler,
-    ("apiextensions.k8s.io/v1", "CustomResourceDefinition"): k8s.apiextensions.v1.CustomResourceDefinition,
-}
-
-_FIELDS = {"stringData": "string_data"}
+def type_token(api_version: str, kind: str) -> str:
+    """The Kubernetes provider's type token, e.g. ``kubernetes:core/v1:Secret``, ``kubernetes:apps/v1:Deployment``
+    (the core group is ``core``), ``kubernetes:b00t.io/v1:BudgetConstraint``: what the typed classes of
+    pulumi_kubernetes register."""
+    return f"kubernetes:{api_version if '/' in api_version else 'core/' + api_version}:{kind}"
 
 
 class SecretResolver:
@@ -48,7 +39,8 @@ class SecretResolver:
     def resolve(self, owner: str, key: str, value: SecretValue) -> pulumi.Output[str]:
         for name in (*_variables(value.template), key):
             if name in self.config_secrets:
-                return pulumi.Output.secret(str(self.config_secrets[name]))
+                given = self.config_secrets[name]  # a config value, or an Input from a component's args
+                return pulumi.Output.secret(given if isinstance(given, pulumi.Output) else str(given))
         if not value.resolved:
             names = _variables(value.template) or (key,)
             raise B00tError([Problem(owner, key, f"secret has no value: export {names[0]} or run "
@@ -84,12 +76,25 @@ def create(obj: K8sObject, opts: pulumi.ResourceOptions, *, skip_await: bool = F
             for k, v in body["stringData"].items()
         }
     name = name or resource_name(obj)
-    cls = _TYPED.get((api, kind))
-    if cls is not None:
-        kwargs = {_FIELDS.get(k, k): v for k, v in body.items()}
-        resource: pulumi.CustomResource = cls(name, opts=opts, metadata=meta, **kwargs)
-        return resource
     if kind == "ClusterPolicy":  # patch the GPU Operator's existing ClusterPolicy, never own it
         return k8s.apiextensions.CustomResourcePatch(name, api_version=api, kind=kind, metadata=meta,
                                                      opts=opts, **body)
-    return k8s.apiextensions.CustomResource(name, api_version=api, kind=kind, metadata=meta, opts=opts, **body)
+    if kind == "Secret":  # as pulumi_kubernetes' Secret does: its data is a secret, in and out
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+            additional_secret_outputs=["data", "stringData"]))
+        for field in ("data", "stringData"):
+            if field in body:
+                body[field] = pulumi.Output.secret(body[field])
+    # One generic resource per object, with the token and camelCase properties the typed classes of
+    # pulumi_kubernetes send: importing those classes costs about half a second of every preview.
+    # The provider version as the typed classes ask for it (matters when the default provider is used).
+    opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(version=_provider_version()))
+    props = {"apiVersion": api, "kind": kind, "metadata": meta, **body}
+    return pulumi.CustomResource(type_token(api, kind), name, props, opts)
+
+
+def _provider_version() -> str:
+    from pulumi_kubernetes import _utilities
+
+    version: str = _utilities.get_version()  # type: ignore[no-untyped-call]
+    return version

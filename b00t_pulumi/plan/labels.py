@@ -21,6 +21,7 @@ SCHEDULE_TYPE_LABEL = "b00t.io/schedule-type"
 BATCH_GROUP_LABEL = "b00t.io/gpu-batch-group"
 MODEL_ID_LABEL = "b00t.io/model-id"
 BUDGET_ANNOTATION = "b00t.io/budget-constraint"
+AFTER_JOBS = "b00t.io/after-jobs"  # jobs that must succeed first (the b00t operator releases after them)
 
 
 def base(name: str, part_of: str) -> dict[str, str]:

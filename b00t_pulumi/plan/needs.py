@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from b00t_pulumi.datum.catalog import Catalog
-from b00t_pulumi.datum.models import DockerDatum, JobDatum, StackDatum
+from b00t_pulumi.datum.models import Datum, DockerDatum, JobDatum, StackDatum
 from b00t_pulumi.datum.orchestration import GpuEpoch, GpuRequirements, Orchestration
 from b00t_pulumi.errors import PlanError, Problem, display_path
 
@@ -43,7 +43,7 @@ class GpuNeed:
         return self.requirements.shared
 
 
-def where(d: StackDatum | JobDatum | DockerDatum) -> str:
+def where(d: Datum) -> str:
     return display_path(d.source) if d.source else d.id
 
 

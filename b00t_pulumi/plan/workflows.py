@@ -167,3 +167,18 @@ def to_crd(planner: Planner, stack: StackDatum) -> list[K8sObject]:
     cr = {"apiVersion": crds.API_VERSION, "kind": "AiMlPipeline",
           "metadata": meta(stack.name, sp.namespace, labels=labels), "spec": spec}
     return [crds.ai_ml_pipeline_crd(), cr]
+
+
+def to_pod_template(planner: Planner, stack: StackDatum) -> K8sObject:
+    """The stack as one pod (upstream b00t's ``to-crd --pod-only``): a ``v1 PodTemplate`` holding the
+    AiMlPipeline CR's containers, volumes and affinity, labelled with its batch group."""
+    cr = to_crd(planner, stack)[1]
+    spec = cr["spec"]
+    labels = {"app": stack.name, **cr["metadata"]["labels"]}
+    pod: dict[str, Any] = {"containers": spec["containers"]}
+    for k in ("volumes", "affinity"):
+        if k in spec:
+            pod[k] = spec[k]
+    return {"apiVersion": "v1", "kind": "PodTemplate",
+            "metadata": meta(stack.name, cr["metadata"].get("namespace"), labels=cr["metadata"]["labels"]),
+            "template": {"metadata": {"labels": dict(sorted(labels.items()))}, "spec": pod}}

@@ -64,7 +64,10 @@ def ledger_spend_lookup(url: str, now: datetime | None = None) -> Any:
 
 
 def _resources(args: StackValidationArgs) -> list[Resource]:
-    return [Resource(r.resource_type, r.props, r.urn) for r in args.resources]
+    """The Kubernetes objects of the stack (the rules read nothing else): a component's or the stack's
+    outputs may be unknown during a preview, and reading them would stop every rule."""
+    return [Resource(r.resource_type, r.props, r.urn) for r in args.resources
+            if r.resource_type.startswith("kubernetes:")]
 
 
 def _policy(name: str) -> StackValidationPolicy:

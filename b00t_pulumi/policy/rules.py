@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -108,19 +109,28 @@ def _as_object(r: Resource) -> dict[str, Any]:
     return {**r.props, "kind": r.kind}
 
 
+def _known_or(read: Callable[[], Any], unknown: Any) -> Any:
+    """``read()``, or ``unknown`` when the value is not known until apply (pulumi_policy raises its
+    UnknownValueError on reading one during a preview; the core does not import pulumi_policy)."""
+    try:
+        return read()
+    except Exception as exc:
+        if type(exc).__name__ == "UnknownValueError":
+            return unknown
+        raise
+
+
+def _annotation(meta: Mapping[str, Any], key: str) -> Any:
+    return (meta.get("annotations") or {}).get(key)
+
+
 def _deferred(objects: list[dict[str, Any]], kind: str, namespace: str, name: str) -> bool:
     """The workload carries the gate's ``b00t.io/deferred-until``. Unknown until apply (a preview of a
     changed gate): not counted then either; the policy runs again on the known values."""
     for o in objects:
-        try:
-            meta = o.get("metadata") or {}
-            if str(o.get("kind", "")).lower() == kind and meta.get("namespace") == namespace \
-                    and meta.get("name") == name:
-                return bool((meta.get("annotations") or {}).get(DEFERRED_ANNOTATION))
-        except Exception as exc:  # pulumi_policy's UnknownValueError: the core does not import it
-            if type(exc).__name__ == "UnknownValueError":
-                return True
-            raise
+        meta = o.get("metadata") or {}
+        if str(o.get("kind", "")).lower() == kind and meta.get("namespace") == namespace and meta.get("name") == name:
+            return bool(_known_or(functools.partial(_annotation, meta, DEFERRED_ANNOTATION), True))
     return False
 
 
@@ -202,7 +212,8 @@ def gpu_jobs_use_kueue(resources: list[Resource], config: Mapping[str, Any]) -> 
         if r.type != "kubernetes:batch/v1:Job":
             continue
         pod = _pod_spec(r) or {}
-        if any(_gpu_limit(c) for c in _containers(pod)) and not r.labels.get(QUEUE_LABEL):
+        queued = _known_or(functools.partial(r.labels.get, QUEUE_LABEL), True)  # unknown: the gate's, it is there
+        if any(_gpu_limit(c) for c in _containers(pod)) and not queued:
             out.append(Violation(f"Job {r.namespace}/{r.name} uses GPUs but has no {QUEUE_LABEL} label; set "
                                  "queue_name in the job datum's [b00t.orchestration]", r.urn))
     return out

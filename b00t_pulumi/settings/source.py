@@ -48,8 +48,7 @@ def settings_from_config(values: Mapping[str, Any], source: str = "Pulumi config
     return settings
 
 
-def read_stack_config(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(b00t settings, other config such as kubernetes:context) of a ``Pulumi.<env>.yaml``."""
+def _read_doc(path: Path) -> dict[str, Any]:
     shown = display_path(path)
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -59,6 +58,13 @@ def read_stack_config(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         raise SettingsError([Problem(shown, "", f"invalid YAML: {exc}")]) from None
     if not isinstance(doc, dict):
         raise SettingsError([Problem(shown, "", "expected a mapping with a config: key")])
+    return doc
+
+
+def read_stack_config(path: Path, doc: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(b00t settings, other config such as kubernetes:context) of a ``Pulumi.<env>.yaml``."""
+    shown = display_path(path)
+    doc = _read_doc(path) if doc is None else doc
     config = doc.get("config") or {}
     if not isinstance(config, dict):
         raise SettingsError([Problem(shown, "config", "expected a mapping of namespace:key to values")])
@@ -75,12 +81,27 @@ def read_stack_config(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     return ours, other
 
 
-def load_environment(env: str | None, project_dir: Path | None = None) -> EnvironmentSettings:
-    """Settings of ``Pulumi.<env>.yaml`` when it exists; defaults otherwise (or when env is None)."""
+def load_environment(env: str | None, project_dir: Path | None = None,
+                     warnings: list[Problem] | None = None) -> EnvironmentSettings:
+    """Settings of ``Pulumi.<env>.yaml`` when it exists; defaults otherwise (or when env is None).
+
+    A file with ESC ``environment:`` imports is merged as the engine merges it when the pulumi CLI
+    can open them; otherwise a warning (appended to ``warnings``) says which values are lacking."""
+    from b00t_pulumi.settings import esc
+
     if not env:
         return EnvironmentSettings()
-    path = (project_dir or Path.cwd()) / f"Pulumi.{env}.yaml"
+    base = project_dir or Path.cwd()
+    path = base / f"Pulumi.{env}.yaml"
     if not path.exists():
         raise SettingsError([Problem(display_path(path), "", f"no stack config for environment {env!r}")])
-    ours, _ = read_stack_config(path)
+    doc = _read_doc(path)
+    ours, _ = read_stack_config(path, doc)
+    imports = esc.imports_of(doc)
+    if imports:
+        merged, why = esc.open_merged_config(env, base)
+        if merged is not None:
+            ours = {**merged, **ours}
+        elif warnings is not None:
+            warnings.append(esc.lacking_message(path, imports, why, sorted(_known_top()), list(ours)))
     return settings_from_config(ours, source=display_path(path))

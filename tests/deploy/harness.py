@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import runpy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,13 @@ class DeferringMocks(_Mocks):
 def run_program(config: dict[str, Any], *, cwd: Path = REPO, preview: bool = False,
                 mocks: pulumi.runtime.Mocks | None = None) -> list[Registration]:
     """Run __main__.py with ``config`` under mocks; return the registrations (raises what it raises)."""
+    return run_callable(config, lambda: runpy.run_path(str(REPO / "__main__.py"), run_name="__main__"),
+                        cwd=cwd, preview=preview, mocks=mocks)
+
+
+def run_callable(config: dict[str, Any], body: Callable[[], object], *, cwd: Path = REPO,
+                 preview: bool = False, mocks: pulumi.runtime.Mocks | None = None) -> list[Registration]:
+    """Run ``body`` as a Pulumi program with ``config`` under mocks; return the registrations."""
     import os
 
     mocks = mocks or _Mocks()
@@ -91,7 +99,7 @@ def run_program(config: dict[str, Any], *, cwd: Path = REPO, preview: bool = Fal
     try:
         @pulumi.runtime.test  # type: ignore[untyped-decorator]
         def program() -> None:
-            runpy.run_path(str(REPO / "__main__.py"), run_name="__main__")
+            body()
 
         program()
     finally:

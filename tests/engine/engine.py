@@ -119,11 +119,35 @@ def make_project(directory: Path, cluster: Cluster, backend: str | None = None,
         shutil.copytree(REPO / name, directory / name, ignore=shutil.ignore_patterns("__pycache__"))
     (directory / ".venv").symlink_to(REPO / ".venv")
     (directory / "state").mkdir()
+    project = Project(directory, project_env(directory, cluster, backend, extra_env))
+    project.pulumi("stack", "init", "dev")
+    project.pulumi("config", "set", "--stack", "dev", "kubernetes:kubeconfig", str(cluster.kubeconfig))
+    return project
+
+
+def project_env(directory: Path, cluster: Cluster, backend: str | None = None,
+                extra_env: dict[str, str] | None = None) -> dict[str, str]:
     env = {**cluster.env, "PULUMI_BACKEND_URL": backend or f"file://{directory / 'state'}",
            "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE, "KUBECONFIG": str(cluster.kubeconfig),
            "PYTHONUNBUFFERED": "1", **SECRETS, **(extra_env or {})}
     env.pop("B00T_DATUMS", None)
-    project = Project(directory, env)
+    return env
+
+
+def make_yaml_project(directory: Path, cluster: Cluster, extra_env: dict[str, str] | None = None) -> Project:
+    """examples/yaml in a copy of the repository's layout (datums, the provider, the virtualenv)."""
+    for name in ("stacks", "components", "policy"):
+        shutil.copytree(REPO / name, directory / name, ignore=shutil.ignore_patterns("__pycache__"))
+    (directory / "provider").mkdir()
+    for name in ("__main__.py", "PulumiPlugin.yaml"):
+        shutil.copy2(REPO / "provider" / name, directory / "provider" / name)
+    (directory / ".venv").symlink_to(REPO / ".venv")
+    here = directory / "examples" / "yaml"
+    here.mkdir(parents=True)
+    for name in ("Pulumi.yaml", "Pulumi.dev.yaml"):
+        shutil.copy2(REPO / "examples" / "yaml" / name, here / name)
+    (here / "state").mkdir()
+    project = Project(here, project_env(here, cluster, extra_env=extra_env))
     project.pulumi("stack", "init", "dev")
     project.pulumi("config", "set", "--stack", "dev", "kubernetes:kubeconfig", str(cluster.kubeconfig))
     return project

@@ -151,7 +151,7 @@ def test_an_admission_check_holds_a_queued_job_until_it_is_answered(tool_env: di
                     return dict(w)
             return None
 
-        w = wait_until("the Workload waits on the b00t-budget check", pending_check, timeout=60)
+        w = wait_until("the Workload waits on the b00t-budget check", pending_check, timeout=120)
         conds = {x["type"]: x["status"] for x in w["status"]["conditions"]}
         assert conds.get("QuotaReserved") == "True" and conds.get("Admitted") != "True"
         import time
@@ -167,7 +167,7 @@ def test_an_admission_check_holds_a_queued_job_until_it_is_answered(tool_env: di
             "status": {"admissionChecks": [{"name": "b00t-budget", "state": "Ready", "message": "epoch begun",
                                             "lastTransitionTime": now()}]}}, subresource="status")
         rows = wait_until("the released job succeeds", lambda: [
-            p for p in observe.placements(api) if p.owner == "Job/gpu-0" and p.phase == "Succeeded"], timeout=90)
+            p for p in observe.placements(api) if p.owner == "Job/gpu-0" and p.phase == "Succeeded"], timeout=150)
         assert rows[0].node == "gpu-a" and rows[0].admitted_by == "test-cq"
 
 

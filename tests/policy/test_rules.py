@@ -166,3 +166,17 @@ def test_a_relative_ledger_url_is_relative_to_the_project(tmp_path: Path) -> Non
     (pack / "PulumiPolicy.yaml").write_text("runtime: python\n")
     assert project_ledger_url("sqlite:///.cache/ledger/dev.db", pack) == f"sqlite:///{tmp_path}/.cache/ledger/dev.db"
     assert project_ledger_url("sqlite:///x.db", tmp_path) == f"sqlite:///{tmp_path}/x.db"
+
+
+def test_a_queue_label_unknown_in_a_preview_is_not_a_missing_one(resources: list[Resource]) -> None:
+    """Without the b00t operator a gated Job's queue label is the gate's output (its own queue or the held
+    one), unknown during a preview: the rule must not stop on it, nor call it missing."""
+    from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
+
+    res, props = edit(resources, "Job", "llm-batch-job")
+    props["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] = UNKNOWN_STRING_VALUE
+    job = find(res, "Job", "llm-batch-job")
+    proxied = [Resource(r.type, unknown_checking_proxy(dict(r.props)), r.urn) if r is job else r for r in res]
+    assert rules.gpu_jobs_use_kueue(proxied, {}) == []
+    del props["metadata"]["labels"]["kueue.x-k8s.io/queue-name"]
+    assert rules.gpu_jobs_use_kueue(res, {})  # really missing: a violation

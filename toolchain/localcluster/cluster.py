@@ -179,8 +179,10 @@ class LocalCluster:
             "--use-service-account-credentials=false", "--secure-port=0", "--v=0"], self.logs)
         st.add(kcm)
         log(f"kube-controller-manager: {len(CONTROLLERS)} controllers (pid {kcm.pid})")
-        sched = start("kube-scheduler", [env["KUBE_SCHEDULER"], f"--kubeconfig={self.kubeconfig}",
-                                         "--leader-elect=false", "--secure-port=0", "--v=0"], self.logs)
+        config = self.dir / "kube-scheduler.yaml"
+        config.write_text(json.dumps(scheduler_configuration(self.kubeconfig), indent=2) + "\n")
+        sched = start("kube-scheduler", [env["KUBE_SCHEDULER"], f"--config={config}", "--secure-port=0", "--v=0"],
+                      self.logs)
         st.add(sched)
         log(f"kube-scheduler (pid {sched.pid})")
 
@@ -273,6 +275,17 @@ class LocalCluster:
             shutil.rmtree(self.dir)
         if not quiet:
             log("down: processes stopped, " + (f"{self.dir} removed" if st else "nothing was running"))
+
+
+def scheduler_configuration(kubeconfig: Path) -> dict[str, Any]:
+    """kube-scheduler's defaults, but a pod that did not fit is retried after 1 s, not backed off up to
+    10 s: jobs run in scaled time here (a 20-minute job in 20 s), so a 10 s backoff would be minutes."""
+    return {
+        "apiVersion": "kubescheduler.config.k8s.io/v1", "kind": "KubeSchedulerConfiguration",
+        "clientConnection": {"kubeconfig": str(kubeconfig)},
+        "leaderElection": {"leaderElect": False},
+        "podInitialBackoffSeconds": 1, "podMaxBackoffSeconds": 1,
+    }
 
 
 def write_kubeconfig(path: Path, server: str, token: str, ca_pem: bytes) -> None:

@@ -15,10 +15,19 @@
 //     zip of the pinned Python SDK version and must sit beside this binary.
 //   - RunPlugin for policy packs: `python -u -m pulumi.policy ENGINE PACKDIR` in the pack's
 //     virtualenv, working directory the pack, through the sdk's PolicyProxy (stack config in env).
-//   - InstallDependencies, About, GetProgramDependencies through the sdk's toolchain package.
+//   - RunPlugin for resource plugins (source-based component providers such as b00t-pulumi's
+//     provider/, found through `pulumi package add DIR` or `packages:` in Pulumi.yaml): like
+//     upstream's bare-directory mode, `python PLUGINDIR ARGS...` runs the plugin's __main__.py in its
+//     virtualenv (PulumiPlugin.yaml `runtime.options.virtualenv`, default `venv` beside it), in the
+//     engine's working directory, with the engine's extra environment.
+//   - InstallDependencies, About, GetProgramDependencies through the sdk's toolchain package; a
+//     plugin with an existing virtualenv and no requirements.txt installs nothing (upstream would
+//     re-create the virtualenv and upgrade pip in it whenever the plugin is loaded).
 //
 // Not implemented (the engine gets codes.Unimplemented): code generation (GenerateProject,
-// GenerateProgram, GeneratePackage, Pack, Link, Template), debugger attach, typechecker runs, and
+// GenerateProgram, GeneratePackage, Pack, Link, Template) -- so `pulumi package add` into a Python
+// project cannot generate an SDK (Python programs import the components directly) --, resource
+// plugins shipped as buildable packages without __main__.py, debugger attach, typechecker runs, and
 // reporting required plugins (GetRequiredPackages answers an empty list; the engine then loads each
 // provider when the program first registers a resource with it, from $PATH).
 package main
@@ -64,6 +73,13 @@ func main() {
 	tracing := flag.String("tracing", "", "ignored: accepted for compatibility with upstream's host")
 	showVersion := flag.Bool("version", false, "print the version and exit")
 	useExecutor := flag.String("use-executor", "", "use this exec script instead of the one beside the binary")
+	// Older engines (e.g. the pulumi v3.206 packages inside pulumi-language-yaml, which start this host
+	// to load a Python plugin's schema) pass the runtime options as flags; they are defaults for
+	// what ProgramInfo does not say.
+	flag.StringVar(&flagOptions.virtualenv, "virtualenv", "", "default virtualenv (older engines pass it)")
+	flag.StringVar(&flagOptions.toolchain, "toolchain", "", "default toolchain (older engines pass it)")
+	flag.StringVar(&flagOptions.typechecker, "typechecker", "", "ignored: typechecker runs are not supported")
+	flag.StringVar(&flagOptions.root, "root", "", "ignored: the root comes with each request")
 	flag.Parse()
 	_ = tracing
 	if *showVersion {
@@ -130,10 +146,19 @@ type languageHost struct {
 	cancel        context.CancelFunc
 }
 
+// flagOptions: runtime options given as command-line flags (older engines).
+var flagOptions struct{ virtualenv, toolchain, typechecker, root string }
+
 // options maps Pulumi.yaml `runtime.options` to the sdk's toolchain options.
 func options(info *pulumirpc.ProgramInfo, isPlugin bool) (toolchain.PythonOptions, error) {
 	opts := toolchain.PythonOptions{Root: info.GetRootDirectory(), ProgramDir: info.GetProgramDirectory()}
 	m := info.GetOptions().AsMap()
+	if _, ok := m["virtualenv"]; !ok && flagOptions.virtualenv != "" {
+		m["virtualenv"] = flagOptions.virtualenv
+	}
+	if _, ok := m["toolchain"]; !ok && flagOptions.toolchain != "" {
+		m["toolchain"] = flagOptions.toolchain
+	}
 	if v, ok := m["virtualenv"]; ok {
 		s, ok := v.(string)
 		if !ok {
@@ -289,10 +314,69 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 func (h *languageHost) RunPlugin(req *pulumirpc.RunPluginRequest,
 	server pulumirpc.LanguageRuntime_RunPluginServer,
 ) error {
-	if req.GetKind() != string(apitype.AnalyzerPlugin) {
+	switch req.GetKind() {
+	case string(apitype.AnalyzerPlugin):
+		return h.runPolicyPack(req, server)
+	case string(apitype.ResourcePlugin), "":
+		return h.runResourcePlugin(req, server)
+	default:
 		return status.Errorf(codes.Unimplemented,
-			"b00t-pulumi's language host runs Python policy packs only, not %q plugins", req.GetKind())
+			"b00t-pulumi's language host runs Python policy packs and resource plugins, not %q plugins",
+			req.GetKind())
 	}
+}
+
+// runResourcePlugin runs a source-based provider: the plugin directory's __main__.py.
+func (h *languageHost) runResourcePlugin(req *pulumirpc.RunPluginRequest,
+	server pulumirpc.LanguageRuntime_RunPluginServer,
+) error {
+	ctx := server.Context()
+	opts, err := options(req.GetInfo(), true)
+	if err != nil {
+		return err
+	}
+	dir := req.GetInfo().GetProgramDirectory()
+	if _, err := os.Stat(filepath.Join(dir, "__main__.py")); err != nil {
+		return fmt.Errorf("plugin %s has no __main__.py: b00t-pulumi's language host runs bare-directory "+
+			"Python plugins only (not buildable packages)", dir)
+	}
+	tc, err := toolchain.ResolveToolchain(opts)
+	if err != nil {
+		return err
+	}
+	if err := tc.ValidateVenv(ctx); err != nil {
+		return err
+	}
+	cmd, err := tc.Command(ctx, append([]string{dir}, req.GetArgs()...)...)
+	if err != nil {
+		return err
+	}
+	closer, stdout, stderr, err := rpcutil.MakeRunPluginStreams(server, false)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	cmd.Dir = req.GetPwd()
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	cmd.Env = append(cmd.Env, req.GetEnv()...)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Run(); err != nil {
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			return server.Send(&pulumirpc.RunPluginResponse{
+				Output: &pulumirpc.RunPluginResponse_Exitcode{Exitcode: int32(exitErr.ExitCode())}, //nolint:gosec
+			})
+		}
+		return fmt.Errorf("could not run plugin %s: %w", dir, err)
+	}
+	return closer.Close()
+}
+
+func (h *languageHost) runPolicyPack(req *pulumirpc.RunPluginRequest,
+	server pulumirpc.LanguageRuntime_RunPluginServer,
+) error {
 	ctx := server.Context()
 	opts, err := options(req.GetInfo(), true)
 	if err != nil {
@@ -379,6 +463,15 @@ func (h *languageHost) InstallDependencies(req *pulumirpc.InstallDependenciesReq
 	tc, err := toolchain.ResolveToolchain(opts)
 	if err != nil {
 		return err
+	}
+	// A plugin without requirements.txt whose virtualenv exists (b00t-pulumi's provider/ runs in
+	// the repository's .venv, which `make venv` owns): nothing to install. Upstream would re-create
+	// that virtualenv and upgrade pip, setuptools and wheel in it each time the plugin is loaded.
+	if req.GetIsPlugin() && tc.ValidateVenv(server.Context()) == nil {
+		if _, err := os.Stat(filepath.Join(req.GetInfo().GetProgramDirectory(), "requirements.txt")); os.IsNotExist(err) {
+			fmt.Fprintln(stdout, "plugin dependencies: its virtualenv exists and it has no requirements.txt; nothing to install")
+			return closer.Close()
+		}
 	}
 	if err := tc.InstallDependencies(server.Context(), req.GetInfo().GetProgramDirectory(),
 		req.GetUseLanguageVersionTools(), true, stdout, stderr); err != nil {
