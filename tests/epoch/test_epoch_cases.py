@@ -126,6 +126,18 @@ def test_a_batch_is_held_while_the_idle_gpus_model_is_in_demand() -> None:
     assert plan.placements()["b1"].start_s - 3030 >= 800
 
 
+def test_a_short_window_does_not_make_a_model_in_demand_look_unwanted() -> None:
+    # "a" is asked for every 10 minutes; "b" may wait 2 minutes. Over b's short hold an "a" job is
+    # unlikely, but within the next 15 minutes one is all but certain: b is held as before
+    # (without the 15-minute floor it loaded at once).
+    gpus = uniform_inventory(1, 4)
+    jobs = [job(f"a{i}", "a", 600.0 * i, duration=10) for i in range(13)]
+    jobs.append(job("b1", "b", 7300, duration=10))
+    plan = schedule(jobs, gpus, groups={"b": GroupSettings(batch_window_s=120)})
+    feasible(plan, jobs, gpus, groups={"b": GroupSettings(batch_window_s=120)})
+    assert plan.placements()["b1"].start_s - 7300 == pytest.approx(0.95 * 120)
+
+
 def test_group_larger_than_one_gpu_is_split() -> None:
     gpus = uniform_inventory(3, 2)
     jobs = [job(f"j{i}", "big", 0, duration=1000) for i in range(10)]
