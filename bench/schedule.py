@@ -1,7 +1,7 @@
 """The scheduler benchmark: our epoch scheduler beside the two FIFO baselines (issues 4 and 13).
 
-    .venv/bin/python -m bench.schedule            # everything, a few minutes on 2 cores
-    .venv/bin/python -m bench.schedule --quick    # no planning times, 3 seeds, 8 GPUs only
+    .venv/bin/python -m bench.schedule            # everything, about 3 minutes on 2 cores
+    .venv/bin/python -m bench.schedule --quick    # 3 seeds, 8 GPUs only, none of the extras
 
 Prints, each beside FIFO keeping the last model warm ("warm") and one load per job ("cold"):
 
@@ -14,10 +14,13 @@ Prints, each beside FIFO keeping the last model warm ("warm") and one load per j
   seeds: saving against one load per job, loads against warm, p95;
 * a daily limit (the saving compared with FIFO-cold on the jobs the limit let through), per-GPU-type
   load times on a mixed inventory, a window sweep, and planning 100k and 1M jobs against Python's
-  sort of the same jobs.
+  sort of the same jobs;
+* (not with --quick) the saturated sweep points on seeds 1..8, how often ours dominates there; what
+  the hold buys where it still sets the p95 (the same scheduler launching at once beside it); the
+  headline seeds that miss a target with other victim values.
 
 Every plan is checked by the independent checker first. Writes bench/out/results.json and the PNGs
-sweep.png, timeline-6h.png, timeline-6h-fifo-warm.png (bench/out/ is git-ignored).
+sweep.png, saturation.png, timeline-6h.png, timeline-6h-fifo-warm.png (bench/out/ is git-ignored).
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ import json
 import random
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from operator import attrgetter
 from pathlib import Path
@@ -42,9 +46,11 @@ from b00t_pulumi.epoch import (
     evaluate,
     fifo_cold,
     fifo_warm,
+    percentile,
     schedule,
     uniform_inventory,
 )
+from b00t_pulumi.epoch import scheduler as scheduler_module
 from bench.tracegen import TraceSpec, generate, group_names
 
 SLOTS = 4
@@ -91,6 +97,42 @@ def run_all(
         )
         out[name] = m.to_dict()
     out["cold_all_load_gpu_seconds"] = cold.load_gpu_seconds
+    return out
+
+
+@contextmanager
+def tuned(**constants: float) -> Iterator[None]:
+    """Plan with some of the scheduler's constants changed: the alternatives docs/scheduler.md cites
+    are measured with the same code, one constant away from what ships."""
+    unknown = [name for name in constants if not hasattr(scheduler_module, name)]
+    if unknown:
+        raise AttributeError(f"the scheduler has no constant {', '.join(unknown)}")
+    old = {name: getattr(scheduler_module, name) for name in constants}
+    for name, value in constants.items():
+        setattr(scheduler_module, name, value)
+    try:
+        yield
+    finally:
+        for name, value in old.items():
+            setattr(scheduler_module, name, value)
+
+
+def ours_vs_warm(jobs: Sequence[Job], gpus: Sequence[Gpu], warm: Plan | None = None) -> dict[str, Any]:
+    """Loads and p95 added wait of ours and FIFO-warm on one trace, both plans checked (FIFO-warm's
+    plan can be passed in when it was made already: it does not depend on our constants)."""
+    default = GroupSettings(batch_window_s=WINDOW)
+    ours = schedule(jobs, gpus, default=default)
+    if warm is None:
+        warm = fifo_warm(jobs, gpus, default=default)
+    submit = {j.id: j.submit_s for j in jobs}
+    out: dict[str, Any] = {"warm_plan": warm}
+    for name, plan in (("ours", ours), ("warm", warm)):
+        problems = check_plan(plan, jobs, gpus, default=default)
+        if problems:
+            raise SystemExit(f"{name}: the plan fails the checker: {problems[:5]}")
+        waits = [p.start_s - submit[p.id] for p in plan.placements().values()]
+        out[name] = {"loads": plan.loads, "p95": percentile(waits, 95),
+                     "saving": 1 - plan.load_gpu_seconds / sum(j.load_s * j.gpus for j in jobs)}
     return out
 
 
@@ -293,6 +335,102 @@ def windows() -> list[dict[str, Any]]:
     return rows
 
 
+def saturation(rows: Sequence[dict[str, Any]], out_dir: Path, plots: bool, n_seeds: int = 8) -> dict[str, Any]:
+    """The saturated points of the sweep again on more trace seeds: how often ours dominates there."""
+    points = [(r["gpus"], r["groups"], r["jobs"]) for r in rows if r["saturated"]]
+    print(f"\n== Saturated sweep points on seeds 1..{n_seeds} (same shape, other arrivals, durations and model "
+          "sizes): does ours dominate (loads <= warm's and p95 <= warm's)?")
+    results: list[dict[str, Any]] = []
+    lines = []
+    for n_gpus, n_groups, per_day in points:
+        gpus = uniform_inventory(n_gpus, SLOTS)
+        runs = []
+        for seed in range(1, n_seeds + 1):
+            r = ours_vs_warm(generate(TraceSpec(seed=seed, groups=n_groups, jobs=per_day)), gpus)
+            o, w = r["ours"], r["warm"]
+            runs.append({"seed": seed, "loads": o["loads"], "warm_loads": w["loads"], "p95": o["p95"],
+                         "warm_p95": w["p95"], "dominates": o["loads"] <= w["loads"] and o["p95"] <= w["p95"]})
+        results.append({"gpus": n_gpus, "groups": n_groups, "jobs": per_day, "runs": runs})
+        ratios = sorted(x["p95"] / x["warm_p95"] for x in runs)
+        lines.append([n_gpus, n_groups, per_day, sum(x["dominates"] for x in runs),
+                      sum(x["loads"] <= x["warm_loads"] for x in runs), sum(x["p95"] <= x["warm_p95"] for x in runs),
+                      f"{ratios[0]:.3f}", f"{statistics.median(ratios):.3f}", f"{ratios[-1]:.3f}",
+                      f"{sum(x['loads'] for x in runs) / sum(x['warm_loads'] for x in runs):.2f}"])
+    print(table(lines, ["gpus", "groups", "jobs/day", "dominates", "loads<=", "p95<=", "p95 ratio min", "median",
+                        "max", "loads ours/warm (sum)"]))
+    runs_all = [x for r in results for x in r["runs"]]
+    won = sum(x["dominates"] for x in runs_all)
+    print(f"   ours dominates at {won} of {len(runs_all)} saturated (point, seed) pairs; loads <= warm's at "
+          f"{sum(x['loads'] <= x['warm_loads'] for x in runs_all)}, p95 <= warm's at "
+          f"{sum(x['p95'] <= x['warm_p95'] for x in runs_all)}; median p95 ratio "
+          f"{statistics.median(x['p95'] / x['warm_p95'] for x in runs_all):.3f}")
+    if plots:
+        from bench.plots import saturation_plot
+
+        saturation_plot(results, out_dir / "saturation.png")
+    return {"points": results, "dominates": won, "pairs": len(runs_all)}
+
+
+def holds(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Where holding still sets the p95 (sparse traffic), what launching at once would cost; and the
+    same rule on the headline seeds."""
+    print("\n== What the hold buys: ours beside the same scheduler launching every new batch at once onto an "
+          "idle GPU (EAGER = 1), where our p95 is more than 120 s above FIFO-warm's and the point is not saturated")
+    lines = []
+    out: dict[str, Any] = {"sweep": [], "headline": []}
+    for r in rows:
+        if r["saturated"] or r["ours"]["p95_added_wait_s"] <= r["warm"]["p95_added_wait_s"] + 120:
+            continue
+        jobs = generate(TraceSpec(seed=1, groups=r["groups"], jobs=r["jobs"]))
+        gpus = uniform_inventory(r["gpus"], SLOTS)
+        with tuned(EAGER=1.0):
+            e = ours_vs_warm(jobs, gpus)["ours"]
+        o, w = r["ours"], r["warm"]
+        lines.append([r["gpus"], r["groups"], r["jobs"], o["loads"], e["loads"], w["loads"],
+                      f"{o['loads'] / w['loads']:.2f}", f"{e['loads'] / w['loads']:.2f}",
+                      o["p95_added_wait_s"], e["p95"], w["p95_added_wait_s"]])
+        out["sweep"].append({"gpus": r["gpus"], "groups": r["groups"], "jobs": r["jobs"], "ours": o["loads"],
+                             "at_once": e["loads"], "warm": w["loads"], "p95": o["p95_added_wait_s"],
+                             "at_once_p95": e["p95"], "warm_p95": w["p95_added_wait_s"]})
+    print(table(lines, ["gpus", "groups", "jobs/day", "loads", "at once", "warm", "ours/warm", "at once/warm",
+                        "p95", "at-once p95", "warm p95"]))
+    gpus = uniform_inventory(HEADLINE_GPUS, SLOTS)
+    for seed in range(1, 11):
+        with tuned(EAGER=1.0):
+            r = ours_vs_warm(generate(TraceSpec(seed=seed, jobs=2400)), gpus)
+        out["headline"].append({"seed": seed, "ratio": r["ours"]["loads"] / r["warm"]["loads"],
+                                "saving": r["ours"]["saving"], "p95": r["ours"]["p95"]})
+    hl = out["headline"]
+    print(f"   the headline's ten seeds launching at once: loads {min(x['ratio'] for x in hl):.2f}-"
+          f"{max(x['ratio'] for x in hl):.2f}x FIFO-warm's (target <= 0.45), saving "
+          f"{100 * min(x['saving'] for x in hl):.1f}-{100 * max(x['saving'] for x in hl):.1f} %, p95 "
+          f"{min(x['p95'] for x in hl):.0f}-{max(x['p95'] for x in hl):.0f} s")
+    return out
+
+
+def eviction_values(missed: Sequence[int]) -> list[dict[str, Any]]:
+    """The headline seeds that miss a target, with other weights of a load in the victim value."""
+    if not missed:
+        return []
+    print(f"\n== Seeds {', '.join(map(str, missed))} with other victim values: VALUE_K = seconds added to each "
+          "load's cost (0 = load seconds alone, ships with 15)")
+    gpus = uniform_inventory(HEADLINE_GPUS, SLOTS)
+    traces = {seed: generate(TraceSpec(seed=seed, jobs=2400)) for seed in missed}
+    warm = {seed: fifo_warm(traces[seed], gpus, default=GroupSettings(batch_window_s=WINDOW)) for seed in missed}
+    lines = []
+    out = []
+    for k in (0.0, 5.0, 10.0, 15.0, 30.0, 60.0):
+        with tuned(VALUE_K=k):
+            for seed in missed:
+                r = ours_vs_warm(traces[seed], gpus, warm[seed])
+                ratio = r["ours"]["loads"] / r["warm"]["loads"]
+                out.append({"value_k": k, "seed": seed, "ratio": ratio, "saving": r["ours"]["saving"]})
+                lines.append([f"{k:g}", seed, r["ours"]["loads"], f"{ratio:.3f}", f"{100 * r['ours']['saving']:.1f} %",
+                              "yes" if ratio <= 0.45 and r["ours"]["saving"] >= 0.92 else ""])
+    print(table(lines, ["VALUE_K", "seed", "loads", "ours/warm", "saving", "both targets"]))
+    return out
+
+
 def _cpu(fn: Callable[[], object]) -> tuple[float, float]:
     """(CPU seconds of this process, wall seconds) of one call."""
     c, w = time.process_time(), time.perf_counter()
@@ -338,7 +476,8 @@ def speed() -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     doc = __doc__.split("\n\n")[0] if __doc__ else ""
     p = argparse.ArgumentParser(prog="python -m bench.schedule", description=doc)
-    p.add_argument("--quick", action="store_true", help="no planning times, 3 seeds, the sweep on 8 GPUs only")
+    p.add_argument("--quick", action="store_true",
+                   help="3 seeds, the sweep on 8 GPUs only; no seed spread, alternatives or planning times")
     p.add_argument("--no-plots", action="store_true", help="do not draw the PNGs")
     p.add_argument("--out", type=Path, default=Path("bench/out"), help="output directory (default bench/out)")
     a = p.parse_args(argv)
@@ -350,6 +489,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     results["per_type"] = per_type()
     results["windows"] = windows()
     if not a.quick:
+        results["saturation"] = saturation(results["sweep"], a.out, plots)
+        results["holds"] = holds(results["sweep"])
+        missed = [r[0] for r in results["seeds"]["rows"] if r[-1] != "yes"]
+        results["eviction_values"] = eviction_values(missed)
         results["speed"] = speed()
     (a.out / "results.json").write_text(json.dumps(results, indent=1, default=str) + "\n", encoding="utf-8")
     print(f"\nwrote {a.out / 'results.json'}" + ("" if a.no_plots else " and the PNGs beside it"))

@@ -83,6 +83,13 @@ class GroupState:
         """Expected arrivals per batch window, from the decaying count."""
         return self.rate * math.exp((self.last - t) / self.tau) * self.per_window
 
+    def expected_arrivals(self, t: float, span: float, since: float) -> float:
+        """Expected arrivals in the next ``span`` seconds, from the decaying count corrected for
+        counting only since ``since``: a count that started less than ``tau`` ago has not built up
+        yet (without the correction every model looks rare in the first hours)."""
+        built = 1.0 - math.exp(-(t - since + self.window) / self.tau)
+        return self.rate * math.exp((self.last - t) / self.tau) / self.tau * span / built
+
 
 def can_serve(h: GroupState, job: Job, G: GpuState) -> bool:
     """Whether GPU G, which holds h's model, can run h's ``job`` without a load."""

@@ -103,6 +103,41 @@ def test_hold_to_batch_shares_one_load() -> None:
     assert max(waits) <= 900
 
 
+def test_a_batch_is_not_held_for_a_model_nobody_asks_for() -> None:
+    # The one GPU holds "a", asked for once, hours ago: holding the new "b" batch would keep a
+    # model that is probably not needed, so "b" loads at once instead of waiting 0.95 window.
+    gpus = uniform_inventory(1, 4)
+    jobs = [job("a1", "a", 0, duration=100), job("b1", "b", 10_000, duration=100)]
+    plan = schedule(jobs, gpus)
+    feasible(plan, jobs, gpus)
+    assert plan.placements()["b1"].start_s == 10_000 + 10.0  # submit + its load, no hold
+
+
+def test_a_batch_is_held_while_the_idle_gpus_model_is_in_demand() -> None:
+    # "a" is asked for every minute and its GPU is idle between its short jobs: taking it now
+    # would cost a reload soon, so the new "b" batch is held (and gathers b2) as before.
+    gpus = uniform_inventory(1, 4)
+    jobs = [job(f"a{i}", "a", 60.0 * i, duration=10) for i in range(50)]
+    jobs += [job("b1", "b", 3030, duration=100), job("b2", "b", 3300, duration=100)]
+    plan = schedule(jobs, gpus)
+    feasible(plan, jobs, gpus)
+    b = [e for e in plan.epochs if e.group == "b"]
+    assert len(b) == 1 and {p.id for p in b[0].jobs} == {"b1", "b2"}
+    assert plan.placements()["b1"].start_s - 3030 >= 800
+
+
+def test_a_short_window_does_not_make_a_model_in_demand_look_unwanted() -> None:
+    # "a" is asked for every 10 minutes; "b" may wait 2 minutes. Over b's short hold an "a" job is
+    # unlikely, but within the next 15 minutes one is all but certain: b is held as before
+    # (without the 15-minute floor it loaded at once).
+    gpus = uniform_inventory(1, 4)
+    jobs = [job(f"a{i}", "a", 600.0 * i, duration=10) for i in range(13)]
+    jobs.append(job("b1", "b", 7300, duration=10))
+    plan = schedule(jobs, gpus, groups={"b": GroupSettings(batch_window_s=120)})
+    feasible(plan, jobs, gpus, groups={"b": GroupSettings(batch_window_s=120)})
+    assert plan.placements()["b1"].start_s - 7300 == pytest.approx(0.95 * 120)
+
+
 def test_group_larger_than_one_gpu_is_split() -> None:
     gpus = uniform_inventory(3, 2)
     jobs = [job(f"j{i}", "big", 0, duration=1000) for i in range(10)]
