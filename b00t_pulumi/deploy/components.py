@@ -20,7 +20,6 @@ from b00t_pulumi.gates.budget_gate import BudgetGate
 from b00t_pulumi.gates.decisions import GateFields, gate_fields, hpa_floor
 from b00t_pulumi.gates.epoch_plan import EpochPlan
 from b00t_pulumi.plan.crds import budget_constraint_crd
-from b00t_pulumi.plan.kueue import HELD_QUEUE
 from b00t_pulumi.plan.labels import QUEUE_LABEL
 from b00t_pulumi.plan.model import JobPlan, StackPlan
 from b00t_pulumi.plan.objects import K8sObject
@@ -73,10 +72,10 @@ def _gated(obj: K8sObject, budget_gate: BudgetGate | None, epoch_plan: EpochPlan
     spec["template"] = template
     queue = meta["labels"].get(QUEUE_LABEL)
     if obj["kind"] == "Job" and queue and not operator:
-        meta["labels"][QUEUE_LABEL] = decision.apply(lambda f: HELD_QUEUE if f.suspend else queue)
+        meta["labels"][QUEUE_LABEL] = decision.apply(lambda f: f.job_queue(queue))
     elif obj["kind"] == "Job" and not queue:
         held = bool(spec.get("suspend"))  # the planner's own hold (job dependencies)
-        spec["suspend"] = decision.apply(lambda f: f.suspend or held)
+        spec["suspend"] = decision.apply(lambda f: f.job_suspend(held))
     elif obj["kind"] == "Deployment" and budget_gate is not None and ("replicas" in spec or hpa_floor is not None):
         # 0 while deferred, with or without an HPA (the HPA does not scale a target at 0); else as
         # planned, or the HPA's floor for one an HPA scales

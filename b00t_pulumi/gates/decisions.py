@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from b00t_pulumi.plan.kueue import HELD_QUEUE
+from b00t_pulumi.plan.labels import QUEUE_LABEL
 from b00t_pulumi.plan.objects import K8sObject
 
 EPOCH_LABEL = "b00t.io/epoch"
@@ -43,6 +45,16 @@ class GateFields:
         if self.deferred:
             return 0
         return planned if planned is not None else hpa_floor
+
+    def job_suspend(self, planned: bool) -> bool:
+        """An unqueued Job's ``suspend``: held by the gates, or by the planner (it waits for the Jobs
+        it runs after, which the operator unsuspends it for)."""
+        return self.suspend or planned
+
+    def job_queue(self, queue: str) -> str:
+        """A queued Job's queue without the b00t operator: the held queue while the gates hold it (a
+        queued Job's ``suspend`` is Kueue's, so it cannot hold it)."""
+        return HELD_QUEUE if self.suspend else queue
 
 
 def gate_fields(name: str, *, epoch: bool, budget: bool, assignment: dict[str, Any] | None,
@@ -70,17 +82,24 @@ def gate_fields(name: str, *, epoch: bool, budget: bool, assignment: dict[str, A
     return GateFields(labels, ann, suspend, is_deferred)
 
 
-def apply_fields(obj: K8sObject, fields: GateFields, hpa_floor: int | None = None) -> K8sObject:
-    """The object with the decision applied (plain values; the Pulumi face applies Output leaves).
-    ``hpa_floor``: the minReplicas of the HPA that scales this Deployment, if one does."""
+def apply_fields(obj: K8sObject, fields: GateFields, hpa_floor: int | None = None, *,
+                 operator: bool = True) -> K8sObject:
+    """The object with the decision applied (plain values; the Pulumi face applies the same rules as
+    Output leaves). ``hpa_floor``: the minReplicas of the HPA that scales this Deployment, if one does.
+    A queued Job keeps its ``suspend`` (Kueue's): with the b00t ``operator`` its b00t-budget
+    AdmissionCheck reads the annotations; without it the Job joins the held queue while held."""
     out: K8sObject = _copy(obj)
     meta = out["metadata"]
     meta.setdefault("labels", {}).update(fields.labels)
     meta.setdefault("annotations", {}).update(fields.annotations)
     if fields.labels:
         out["spec"]["template"].setdefault("metadata", {}).setdefault("labels", {}).update(fields.labels)
-    if out["kind"] == "Job":
-        out["spec"]["suspend"] = fields.suspend
+    queue = meta.get("labels", {}).get(QUEUE_LABEL)
+    if out["kind"] == "Job" and queue:
+        if not operator:
+            meta["labels"][QUEUE_LABEL] = fields.job_queue(queue)
+    elif out["kind"] == "Job":
+        out["spec"]["suspend"] = fields.job_suspend(bool(out["spec"].get("suspend")))
     elif out["kind"] == "Deployment":
         replicas = fields.replicas(out["spec"].get("replicas"), hpa_floor)
         if replicas is not None:

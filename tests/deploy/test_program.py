@@ -189,3 +189,41 @@ def test_undeferred_hpa_deployments_start_at_the_hpa_floor(registered: list[Regi
     assert deps["redis"]["spec"]["replicas"] == 1  # type: ignore[index]  # planned replicas
     for job in _workloads(registered, "batch/v1:Job").values():
         assert job["metadata"]["annotations"]["b00t.io/deferred-until"] == ""  # type: ignore[index]
+
+
+@pytest.mark.parametrize("operator", [True, False])
+@pytest.mark.parametrize("defer", [True, False])
+def test_the_program_applies_the_gates_as_the_core_does(kubeconfig: Path, operator: bool, defer: bool) -> None:
+    """Every gated workload the program registers has the suspend, replicas and queue that
+    ``gates.decisions.apply_fields`` gives the planned object under the same decision."""
+    from b00t_pulumi.datum import Catalog
+    from b00t_pulumi.gates.decisions import DEFERRED_UNTIL, PLANNED_START, apply_fields, gate_fields, hpa_floor
+    from b00t_pulumi.plan import Planner
+    from b00t_pulumi.settings import load_environment
+    from tests.deploy.harness import REPO
+
+    overrides: dict[str, object] = {"kubernetes:kubeconfig": str(kubeconfig)}
+    if not operator:
+        overrides["b00t:operator"] = None
+    regs = run_program(dev_config(overrides), mocks=DeferringMocks() if defer else None)
+    settings = load_environment("dev", REPO)
+    if not operator:
+        settings = settings.model_copy(update={"operator": None})
+    plan = Planner(Catalog.load([REPO / "stacks", REPO / "components"]), settings, environ={}).plan_cluster()
+    planned = {(o["kind"], o["metadata"]["name"]): o for o in plan.all_objects()}
+    checked = 0
+    for kind in ("Job", "Deployment"):
+        for name, got in _workloads(regs, f":{kind}").items():
+            ann = got["metadata"].get("annotations", {})  # type: ignore[attr-defined]
+            gates = {"epoch": PLANNED_START in ann, "budget": DEFERRED_UNTIL in ann}
+            if not any(gates.values()):
+                continue
+            fields = gate_fields(name, assignment=None, deferred={name: "2026-11-23T00:00:00Z"} if defer else {},
+                                 kind=kind, **gates)
+            obj = planned[(kind, name)]
+            want = apply_fields(obj, fields, hpa_floor(obj, plan.all_objects()), operator=operator)
+            assert got["spec"].get("suspend") == want["spec"].get("suspend"), name  # type: ignore[attr-defined]
+            assert got["spec"].get("replicas") == want["spec"].get("replicas"), name  # type: ignore[attr-defined]
+            assert got["metadata"]["labels"] == want["metadata"]["labels"], name  # type: ignore[index]
+            checked += 1
+    assert checked >= 4  # both Jobs and the budgeted Deployments
