@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from b00t_pulumi.plan.model import JobPlan, StackPlan
     from b00t_pulumi.plan.planner import Planner
 
 from collections.abc import Mapping
@@ -17,12 +18,12 @@ from b00t_pulumi.budget.prices import PricingError
 from b00t_pulumi.datum.models import Datum, DockerDatum, JobDatum, StackDatum
 from b00t_pulumi.datum.orchestration import BudgetConstraint, Orchestration
 from b00t_pulumi.datum.quantities import format_duration
-from b00t_pulumi.errors import Problem
+from b00t_pulumi.errors import PlanError, Problem
 from b00t_pulumi.plan import crds, network
 from b00t_pulumi.plan.env import SecretValue, expand, is_secret
 from b00t_pulumi.plan.needs import GpuNeed, where
 from b00t_pulumi.plan.network import Endpoint
-from b00t_pulumi.plan.objects import MANAGED_BY, K8sObject, meta
+from b00t_pulumi.plan.objects import MANAGED_BY, K8sObject, meta, sort_for_apply
 
 # Keys of [b00t.orchestration] that only stacks and jobs use: on a member datum they change nothing.
 MEMBER_NO_EFFECT = {
@@ -167,3 +168,13 @@ def annotate(obj: K8sObject, annotations: Mapping[str, str]) -> None:
     """Add annotations to a workload and to its pod template (sorted, as ``meta`` writes them)."""
     for m in (obj["metadata"], obj["spec"]["template"]["metadata"]):
         m["annotations"] = dict(sorted({**m.get("annotations", {}), **annotations}.items()))
+
+
+def finish(plan: StackPlan | JobPlan, warnings: list[Problem]) -> None:
+    """The last step of a stack's or job's plan: stop on its errors, else keep its warnings and put
+    its objects in apply order."""
+    errors = [p for p in warnings if p.severity == "error"]
+    if errors:
+        raise PlanError(errors)
+    plan.warnings = warnings
+    plan.objects = sort_for_apply(plan.objects)

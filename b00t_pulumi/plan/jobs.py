@@ -21,7 +21,6 @@ from b00t_pulumi.errors import PlanError, Problem
 from b00t_pulumi.plan import containers, gpu, labels, workloads
 from b00t_pulumi.plan.model import JobPlan
 from b00t_pulumi.plan.needs import where as datum_where
-from b00t_pulumi.plan.objects import sort_for_apply
 from b00t_pulumi.simulation.durations import pod_annotations as simulated_run
 
 
@@ -110,12 +109,7 @@ def plan_job(planner: Planner, name_or_job: str | JobDatum, *, suspend: bool = F
     pod_annotations = annotations | simulated_run(jo.estimated_duration, planner.settings.simulation)
     plan.objects.append(workloads.job(job.name, ns, job_labels, annotations, pod_annotations, pod, suspend=hold))
     if jo.budget_constraint:
-        b, extra = containers.budget_objects(planner, f"{job.name}-budget", ns, "Job", job, jo.budget_constraint, jo)
-        plan.budget = b
-        plan.budget_secrets = extra
-    errors = [p for p in warnings if p.severity == "error"]
-    if errors:
-        raise PlanError(errors)
-    plan.warnings = warnings
-    plan.objects = sort_for_apply(plan.objects)
+        plan.budget, plan.budget_secrets = containers.budget_objects(planner, f"{job.name}-budget", ns, "Job", job,
+                                                                     jo.budget_constraint, jo)
+    containers.finish(plan, warnings)
     return plan

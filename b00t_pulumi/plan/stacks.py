@@ -15,12 +15,12 @@ from b00t_pulumi.budget import items as budget_items
 from b00t_pulumi.budget.prices import PricingError
 from b00t_pulumi.datum.models import AiModelDatum, CliDatum, DockerDatum, K8sDatum, StackDatum
 from b00t_pulumi.datum.quantities import to_dns1123
-from b00t_pulumi.errors import PlanError, Problem
+from b00t_pulumi.errors import Problem
 from b00t_pulumi.plan import containers, gpu, labels, network, storage, workloads
 from b00t_pulumi.plan.model import StackPlan
 from b00t_pulumi.plan.needs import GpuNeed, where
 from b00t_pulumi.plan.network import Endpoint
-from b00t_pulumi.plan.objects import K8sObject, sort_for_apply
+from b00t_pulumi.plan.objects import K8sObject
 
 
 def plan_stack(planner: Planner, name_or_stack: str | StackDatum) -> StackPlan:
@@ -163,14 +163,9 @@ def plan_stack(planner: Planner, name_or_stack: str | StackDatum) -> StackPlan:
     plan.objects = list(claims.values()) + plan.objects
 
     if so.budget_constraint and budget_name:
-        b, extra = containers.budget_objects(planner, budget_name, ns, "Stack", stack, so.budget_constraint, so)
-        plan.budget = b
-        plan.budget_secrets = extra
-    errors = [p for p in warnings if p.severity == "error"]
-    if errors:
-        raise PlanError(errors)
-    plan.warnings = warnings
-    plan.objects = sort_for_apply(plan.objects)
+        plan.budget, plan.budget_secrets = containers.budget_objects(planner, budget_name, ns, "Stack", stack,
+                                                                     so.budget_constraint, so)
+    containers.finish(plan, warnings)
     return plan
 
 

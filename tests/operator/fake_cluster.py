@@ -61,13 +61,7 @@ class FakeCluster:
         self.writes.append(("workload-spec", f"{namespace}/{name}", patch))
 
         def change(obj: dict[str, Any]) -> None:
-            ann = obj["metadata"].setdefault("annotations", {})
-            for k, v in (patch.get("metadata", {}).get("annotations") or {}).items():
-                if v is None:
-                    ann.pop(k, None)
-                else:
-                    ann[k] = v
-            obj["spec"].update(patch.get("spec", {}))
+            _merge_patch(obj, patch)
             if obj["spec"].get("active") is False:
                 obj["status"]["conditions"] = [x for x in obj["status"]["conditions"] if x["type"] != "QuotaReserved"]
         self._changed("workload", namespace, name, change)
@@ -84,16 +78,7 @@ class FakeCluster:
 
     def patch_job(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
         self.writes.append(("job", f"{namespace}/{name}", patch))
-
-        def change(obj: dict[str, Any]) -> None:
-            ann = obj["metadata"].setdefault("annotations", {})
-            for k, v in (patch.get("metadata", {}).get("annotations") or {}).items():
-                if v is None:
-                    ann.pop(k, None)
-                else:
-                    ann[k] = v
-            obj["spec"].update(patch.get("spec", {}))
-        self._changed("job", namespace, name, change)
+        self._changed("job", namespace, name, lambda o: _merge_patch(o, patch))
 
     def scale_deployment(self, namespace: str, name: str, replicas: int) -> None:
         self.writes.append(("scale", f"{namespace}/{name}", replicas))
@@ -115,3 +100,14 @@ class FakeCluster:
         entries = self.get("workload", ns, workload)["status"]["admissionChecks"]
         found: dict[str, Any] = next(e for e in entries if e["name"] == c.ADMISSION_CHECK_NAME)
         return found
+
+
+def _merge_patch(obj: dict[str, Any], patch: dict[str, Any]) -> None:
+    """A JSON merge patch of annotations (None removes one) and spec fields, as the API server applies it."""
+    ann = obj["metadata"].setdefault("annotations", {})
+    for k, v in (patch.get("metadata", {}).get("annotations") or {}).items():
+        if v is None:
+            ann.pop(k, None)
+        else:
+            ann[k] = v
+    obj["spec"].update(patch.get("spec", {}))
