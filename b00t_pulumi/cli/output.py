@@ -72,15 +72,22 @@ def _has_secret(obj: Any) -> bool:
     return False
 
 
-def _literal(value: Any) -> str:
-    """A ``--from-literal`` value for the shell: ``"${VAR}"`` expands from the deployer's environment."""
+def _literal(key: str, value: Any) -> str:
+    """A ``--from-literal`` value for the shell: ``"${VAR}"`` expands from the deployer's environment.
+    A secret the datum writes out with no ``${VAR}`` in it is never printed: ``"${KEY}"`` instead."""
     if isinstance(value, SecretValue):
-        text = value.template
+        text = value.template if "${" in value.template else "${" + env_name(key) + "}"
         # Double quotes keep ${VAR} and ${VAR:-default} (the datum's syntax is the shell's) and
         # nothing else: backslashes, quotes and backticks are escaped.
         escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`")
         return f'"{escaped}"'
     return shlex.quote(str(value))
+
+
+def env_name(key: str) -> str:
+    """``key`` as a shell variable name (``webhook-url`` -> ``WEBHOOK_URL``)."""
+    name = re.sub(r"[^A-Za-z0-9_]", "_", key).upper()
+    return name if name and not name[0].isdigit() else f"_{name}"
 
 
 def create_secret_command(secret: K8sObject) -> str:
@@ -90,7 +97,7 @@ def create_secret_command(secret: K8sObject) -> str:
     if meta.get("namespace"):
         parts += ["-n", shlex.quote(meta["namespace"])]
     for key, value in {**secret.get("data", {}), **secret.get("stringData", {})}.items():
-        parts.append(f"--from-literal={shlex.quote(key)}={_literal(value)}")
+        parts.append(f"--from-literal={shlex.quote(key)}={_literal(key, value)}")
     return " ".join(parts)
 
 

@@ -182,3 +182,18 @@ def test_json_shapes_of_upstream(in_repo: Path, capsys: pytest.CaptureFixture[st
     assert main(["stack", "list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert all(isinstance(m, str) for r in rows for m in r["members"])
+
+
+def test_a_secret_the_datum_writes_out_is_never_in_the_hint() -> None:
+    from b00t_pulumi.cli.output import create_secret_command
+    from b00t_pulumi.plan.env import SecretValue
+
+    dsn = "postgres://u:hunter2@db/x"
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db-env", "namespace": "ns"},
+              "stringData": {"DATABASE_URL": SecretValue(dsn, dsn, True),
+                             "webhook-url": SecretValue("http://hook/x", "http://hook/x", True),
+                             "API_KEY": SecretValue("k", "${API_KEY}", True)}}
+    line = create_secret_command(secret)
+    assert "hunter2" not in line and "hook/x" not in line
+    assert line == ('kubectl create secret generic db-env -n ns --from-literal=DATABASE_URL="${DATABASE_URL}" '
+                    '--from-literal=webhook-url="${WEBHOOK_URL}" --from-literal=API_KEY="${API_KEY}"')
