@@ -92,7 +92,7 @@ def plan_kueue(planner: Planner, cp: ClusterPlan) -> list[K8sObject]:
     or job dependencies apply) and a LocalQueue per namespace and queue."""
     in_queues = queued(planner, cp)
     gated = any(p.budget for p in cp.stacks) or any(p.budget for p in cp.jobs) \
-        or any(n.epoch for n in all_needs(planner, cp)) \
+        or any(n.epoch for n in all_needs(planner, cp)) or any(planner.epoch_gated(jp.job) for jp in cp.jobs) \
         or any(labels.AFTER_JOBS in (jp.job_object["metadata"].get("annotations") or {}) for jp in cp.jobs)
     if gated and in_queues and planner.settings.operator is None:
         cp.notes.append("no b00t:operator: the budgets, GPU epochs and job dependencies of queued Jobs are "
@@ -132,8 +132,7 @@ def held_gpu_slices(planner: Planner, cp: ClusterPlan, *, unqueued_only: bool = 
 def held_by_gates(planner: Planner, jp: JobPlan) -> bool:
     """A budget or a GPU epoch may hold this Job (the Pulumi gates decide at deploy time)."""
     ann = jp.job_object["metadata"].get("annotations") or {}
-    need = planner.job_gpu_need(jp.job)
-    return "b00t.io/budget-constraint" in ann or bool(need and need.epoch and planner.settings.gpu_inventory.nodes)
+    return labels.BUDGET_ANNOTATION in ann or planner.epoch_gated(jp.job)
 
 
 def check_collisions(planner: Planner, cp: ClusterPlan) -> None:

@@ -91,16 +91,11 @@ class Planner:
                                      f"time-slicing gives {slots} slots (b00t:gpuInventory slots): at most {slots}, "
                                      "or raise slots")])
 
-
-
-
-
-
-
-    # ------------------------------------------------------------------ stacks
-
-
-
+    def epoch_gated(self, job: JobDatum) -> bool:
+        """The GPU epoch plan places this Job (so it may hold it for a later epoch): a Job that needs
+        GPUs, in an environment with a b00t:gpuInventory."""
+        need = self.job_gpu_need(job)
+        return bool(need and need.requirements.count and self.settings.gpu_inventory.nodes)
 
     # ------------------------------------------------------------------ prices (budget/cost.py)
     def prices_for(self, currency: str) -> PriceList:

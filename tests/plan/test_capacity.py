@@ -18,6 +18,7 @@ from b00t_pulumi.errors import PlanError
 from b00t_pulumi.gpu.capacity import CONFIG_LABEL, PRODUCT_LABEL, GpuCapacity
 from b00t_pulumi.plan import Planner
 from b00t_pulumi.settings import EnvironmentSettings, load_environment
+from b00t_pulumi.settings.model import OperatorSettings
 from b00t_pulumi.simulation.nodes import fake_nodes
 
 
@@ -290,3 +291,20 @@ def test_kwok_annotations_only_where_kwok_runs(env: str, catalog: Catalog, repo:
         assert delays == ["20.000s", "5.000s"]  # 20 and 5 minutes at timeScale 60
     else:
         assert delays == [None, None] and "kwok" not in text
+
+
+def test_a_queued_gpu_job_without_gpu_epoch_has_the_held_queue_its_epoch_gate_may_send_it_to(tmp_path: Path) -> None:
+    """Every GPU Job is placed by the epoch plan, which may hold it for a later epoch: without the
+    operator it then joins the held queue, which must exist in its namespace (the planner used to
+    plan it only for Jobs that set gpu_epoch, so such a Job pointed at a LocalQueue nobody made)."""
+    cat = write(tmp_path, {"j.job.toml": GPU_JOB.format(name="j", extra='gpu_type = "nvidia-a100"\nshared = true')})
+    s = settings([{"name": "n", "gpuType": "nvidia-a100", "slots": 4}],
+                 kueue={"clusterQueue": "q", "gpus": {"nvidia-a100": 4}})
+    planner = Planner(cat, s, environ={})
+    cp = planner.plan_cluster()
+    assert [j["id"] for j in epoch_inputs(planner, cp)["jobs"]] == ["j"]  # the epoch gate places it
+    queues = {(o["metadata"]["namespace"], o["metadata"]["name"]) for o in kinds(cp.kueue, "LocalQueue")}
+    assert (cp.jobs[0].namespace, "b00t-held") in queues
+    with_operator = Planner(cat, s.model_copy(update={"operator": OperatorSettings(local=True)}), environ={})
+    checks = kinds(with_operator.plan_cluster().kueue, "AdmissionCheck")
+    assert [c["metadata"]["name"] for c in checks] == ["b00t-budget"]
