@@ -17,8 +17,14 @@ case "${1:-}" in
   start)
     if running; then echo "[operator] running (pid $(cat "$PIDFILE"))"; exit 0; fi
     set +e
-    .venv/bin/python -c 'import sys; from b00t_pulumi.settings import load_environment as env
-o = env(sys.argv[1]).operator; sys.exit(0 if o is not None and o.local else 3)' "$ENV_NAME"
+    .venv/bin/python -c 'import sys
+from b00t_pulumi.errors import B00tError
+from b00t_pulumi.settings import load_environment
+try:
+    o = load_environment(sys.argv[1]).operator
+except B00tError as e:
+    sys.exit(f"[operator] {e}")
+sys.exit(0 if o is not None and o.local else 3)' "$ENV_NAME"
     wanted=$?
     set -e
     if [[ $wanted == 3 ]]; then echo "[operator] b00t:operator.local is not set in Pulumi.$ENV_NAME.yaml: not started"; exit 0; fi

@@ -73,11 +73,12 @@ def placements(api: Api) -> list[Placement]:
 
 
 def settled(api: Api, timeout: float = 90) -> list[Placement]:
-    """Placements once no pod is Pending (or after ``timeout`` s)."""
+    """Placements once no pod is Pending but those Kueue gates (they wait for admission: a budget,
+    an epoch or quota holds them on purpose), or after ``timeout`` s."""
     t0 = time.monotonic()
     while True:
         rows = placements(api)
-        if all(r.phase != "Pending" for r in rows) or time.monotonic() - t0 > timeout:
+        if all(r.phase != "Pending" or r.gated for r in rows) or time.monotonic() - t0 > timeout:
             return rows
         time.sleep(1)
 
