@@ -102,6 +102,50 @@ def test_deferred_job_is_created_suspended(project: Project, module_cluster: Clu
     assert batch.read_namespaced_job("sentiment-scoring", NS).spec.suspend is True
 
 
+def test_without_the_operator_a_deferred_job_waits_in_the_held_queue(project: Project,
+                                                                     module_cluster: Cluster) -> None:
+    """Environments without the b00t operator (prod here) hold a deferred queued Job in the held
+    queue, whose ClusterQueue has stopPolicy Hold: Kueue never admits it, so it never runs."""
+    from kubernetes import client
+
+    from b00t_pulumi.cli.main import main
+    from b00t_pulumi.plan.kueue import HELD_QUEUE
+
+    project.stop_operator()
+    config = (project.dir / "Pulumi.dev.yaml").read_text()
+    lines = [ln for ln in config.splitlines(keepends=True) if ln.startswith("  b00t:operator:")
+             or ln.startswith("    local: true")]
+    assert len(lines) == 2, lines
+    project.edit("Pulumi.dev.yaml", "".join(lines), "")
+    ledger = f"sqlite:///{project.dir / '.cache' / 'ledger' / 'dev.db'}"
+    assert main(["budget", "reserve", "marketing-sentiment-analysis", "--amount", "97.60", "--id", "earlier-batch",
+                 "--ledger", ledger, "--datums", str(project.dir / "stacks"), "--datums",
+                 str(project.dir / "components")]) == 0
+    project.up()
+    batch = client.BatchV1Api(module_cluster.api())
+    custom = client.CustomObjectsApi(module_cluster.api())
+    job: Any = batch.read_namespaced_job("sentiment-scoring", NS)
+    assert job.metadata.labels["kueue.x-k8s.io/queue-name"] == HELD_QUEUE
+
+    def workload(owner: str) -> dict[str, Any] | None:
+        for w in custom.list_namespaced_custom_object("kueue.x-k8s.io", "v1beta2", NS, "workloads")["items"]:
+            if w["metadata"]["ownerReferences"][0]["name"] == owner:
+                return w  # type: ignore[no-any-return]
+        return None
+
+    wait_until("Kueue made sentiment-scoring's Workload", lambda: workload("sentiment-scoring") is not None,
+               timeout=60)
+    wait_until("llm-batch-job succeeded", lambda: (batch.read_namespaced_job("llm-batch-job", NS).status.succeeded
+                                                   or 0) >= 1, timeout=120)
+    held = workload("sentiment-scoring")
+    assert held is not None and held["spec"]["queueName"] == HELD_QUEUE
+    admitted = [c["type"] for c in (held.get("status") or {}).get("conditions", [])
+                if c["type"] in ("QuotaReserved", "Admitted") and c["status"] == "True"]
+    assert admitted == [], held.get("status")
+    core = client.CoreV1Api(module_cluster.api())
+    assert core.list_namespaced_pod(NS, label_selector="job-name=sentiment-scoring").items == []
+
+
 def test_deferred_hpa_deployment_runs_no_pods(project: Project, module_cluster: Cluster) -> None:
     """A deferred Deployment that an HPA scales runs no pod. Needs the executing cluster (kube-scheduler,
     kwok nodes, the deployment and HPA controllers): on an API server alone it fails, not skips."""
