@@ -79,7 +79,7 @@ def cmd_operator(args: argparse.Namespace) -> int:
         print(f"b00t-pulumi operator: cannot reach the cluster: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_INVALID
     kube = KubeClient(api)
-    book = BudgetBook(ledger, settings.prices)
+    book = BudgetBook(ledger, settings.prices, settings.gpu_inventory.gpu_types())
     alerts = AlertSender(alert_ledger, kube.read_secret)
     store = Store()
     reconciler = Reconciler(store, kube, book, alerts=alerts,

@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from b00t_pulumi.budget.controller import BudgetController
-from b00t_pulumi.budget.cost import hourly_rate
+from b00t_pulumi.budget.cost import run_cost
 from b00t_pulumi.budget.ledger.base import Ledger, Reservation
 from b00t_pulumi.budget.money import Money
 from b00t_pulumi.budget.prices import price_list
@@ -34,7 +34,7 @@ from b00t_pulumi.errors import B00tError
 from b00t_pulumi.operator import contract as c
 from b00t_pulumi.operator.holds import Hold, Outcome, Reject, Release, Wait
 from b00t_pulumi.operator.observed import BudgetView, DeploymentView, JobView, PodView, Resources, iso
-from b00t_pulumi.operator.spend import Actual, actual_cost
+from b00t_pulumi.operator.spend import Actual, RunPrice, actual_cost
 from b00t_pulumi.operator.status import budget_status
 from b00t_pulumi.settings.model import Prices
 
@@ -103,21 +103,23 @@ class Budget:
 
 
 class BudgetBook:
-    def __init__(self, ledger: Ledger, prices: Prices) -> None:
+    def __init__(self, ledger: Ledger, prices: Prices, gpu_candidates: Iterable[str] = ()) -> None:
+        """``gpu_candidates``: the GPU types a pod that names none may have run on, as the planner
+        priced it (b00t:gpuInventory's types); the price list's types when none are given."""
         self.ledger = ledger
         self.prices = prices
+        self.gpu_candidates = sorted(gpu_candidates) or sorted(prices.gpu_hour)
         self.controller = BudgetController(ledger)
 
     # -- prices (the one cost path: b00t_pulumi.budget.cost) ---------------------------------------
-    def hourly(self, currency: str) -> Callable[[Resources], Money]:
-        """What one pod of these requests costs per hour in ``currency`` (GPUs by type, CPU, memory)."""
+    def run_price(self, currency: str) -> RunPrice:
+        """What one pod's run of these requests costs in ``currency`` (GPUs by type, CPU, memory)."""
         prices = price_list(self.prices, currency)
-        candidates = sorted(self.prices.gpu_hour)
 
-        def price(res: Resources) -> Money:
+        def price(res: Resources, seconds: int) -> Money:
             if res.empty:
                 return Money.zero(currency)
-            return hourly_rate(res, prices, candidates).per_hour
+            return run_cost(res, prices=prices, pod_seconds=seconds, gpu_candidates=self.gpu_candidates)
         return price
 
     def _estimate(self, budget: Budget, job: JobView) -> Money:
@@ -189,7 +191,7 @@ class BudgetBook:
         actual: Actual | None = None
         if done is None:
             runs = pods() if budget.flat is None else []  # a flat price needs no pod times
-            actual = actual_cost(job, runs, flat=budget.flat, hourly=self.hourly(budget.currency),
+            actual = actual_cost(job, runs, flat=budget.flat, price=self.run_price(budget.currency),
                                  currency=budget.currency)
             counted = sorted((r for r in estimates.values() if r.counted), key=lambda r: r.created_at)
             when = counted[0].window_start if counted else budget.window(job.start_time or job.end_time or now).start

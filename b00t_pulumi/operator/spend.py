@@ -21,10 +21,9 @@ from b00t_pulumi.budget.money import Money
 from b00t_pulumi.operator.observed import JobView, PodView, Resources
 
 QUANTUM = Decimal("0.000001")
-_HOUR = Decimal(3600)
 
-#: the price of one hour of what a pod requested, in the budget's currency
-HourlyPrice = Callable[[Resources], Money]
+#: what a pod's run of so many seconds costs, by what it requested, in the budget's currency
+RunPrice = Callable[[Resources, int], Money]
 
 
 @dataclass(frozen=True)
@@ -68,13 +67,13 @@ def pod_runs(job: JobView, pods: Sequence[PodView]) -> list[PodRun]:
     return runs
 
 
-def actual_cost(job: JobView, pods: Sequence[PodView], *, flat: Money | None, hourly: HourlyPrice,
+def actual_cost(job: JobView, pods: Sequence[PodView], *, flat: Money | None, price: RunPrice,
                 currency: str) -> Actual:
-    """The Job's actual cost: ``flat`` when the budget prices a job flat, else pod time x ``hourly``."""
+    """The Job's actual cost: ``flat`` when the budget prices a job flat, else each pod's run ``price``d."""
     runs = tuple(pod_runs(job, pods))
     if flat is not None:
         return Actual(flat, "flat", runs)
     total = Money.zero(currency)
     for run in runs:
-        total = total + hourly(run.resources) * (Decimal(run.seconds) / _HOUR)
+        total = total + price(run.resources, run.seconds)
     return Actual(Money(total.amount.quantize(QUANTUM, rounding=ROUND_HALF_EVEN), currency), "metered", runs)

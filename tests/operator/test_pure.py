@@ -111,15 +111,15 @@ def test_actual_cost_from_kwok_pod_times() -> None:
             PodView.from_dict(o.pod(jd, "p3", None, None, phase="Pending"), "nvidia-a100")]
     assert pods[0].start == T0 + 2 and pods[0].end == T0 + 40 and pods[0].terminal
 
-    def hourly(res: Resources) -> Money:
+    def price(res: Resources, seconds: int) -> Money:
         assert res.gpus == 2 and res.gpu_type == "nvidia-a100"
-        return Money.of("0.50", "USD") * res.gpus
+        return Money.of("0.50", "USD") * res.gpus * (Decimal(seconds) / 3600)
 
-    a = actual_cost(job, pods, flat=None, hourly=hourly, currency="USD")
+    a = actual_cost(job, pods, flat=None, price=price, currency="USD")
     assert a.basis == "metered" and a.seconds == 38 + 59
     assert a.amount == Money.of((Decimal("1.00") * 97 / 3600).quantize(Decimal("0.000001")), "USD")
-    assert actual_cost(job, pods, flat=Money.of("1.25"), hourly=hourly, currency="USD").amount == Money.of("1.25")
-    gone = actual_cost(job, [], flat=None, hourly=hourly, currency="USD")  # pods deleted: the Job's own times
+    assert actual_cost(job, pods, flat=Money.of("1.25"), price=price, currency="USD").amount == Money.of("1.25")
+    gone = actual_cost(job, [], flat=None, price=price, currency="USD")  # pods deleted: the Job's own times
     assert gone.seconds == 100
 
 
