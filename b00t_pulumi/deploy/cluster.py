@@ -105,7 +105,7 @@ class B00tCluster(pulumi.ComponentResource):
         context = plain(args.get("context"), "context", f"B00tCluster {name}")
         child = pulumi.ResourceOptions(parent=self)
         if kubeconfig or context or has_kubernetes_config():
-            provider = kubernetes_provider(settings, kubeconfig=kubeconfig, context=context, opts=child)
+            provider = kubernetes_provider(kubeconfig=kubeconfig, context=context, opts=child)
             opts_k8s = pulumi.ResourceOptions(parent=self, provider=provider)
         else:
             opts_k8s = child  # the provider this component inherits (the default one)

@@ -1,4 +1,5 @@
-"""Pulumi config -> EnvironmentSettings (the same model the CLI reads from Pulumi.<env>.yaml)."""
+"""The stack's Pulumi config as written (`b00t:*` values and secrets, for the settings model the CLI
+reads from Pulumi.<env>.yaml) and the explicit Kubernetes provider."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import pulumi_kubernetes as k8s
 from pulumi.runtime import config as runtime_config
 
 from b00t_pulumi.errors import B00tError, Problem
-from b00t_pulumi.settings import EnvironmentSettings, settings_from_config
 from b00t_pulumi.settings.source import NAMESPACE
 
 
@@ -29,12 +29,6 @@ def _decode(raw: Any) -> Any:
         except json.JSONDecodeError:
             return raw
     return raw
-
-
-def read_settings() -> tuple[EnvironmentSettings, dict[str, Any]]:
-    """(settings, secrets) from config ``b00t:*``; ``b00t:secrets`` holds secret env values."""
-    ours, secrets = config_values()
-    return settings_from_config(ours, source=config_source()), secrets
 
 
 def config_source() -> str:
@@ -57,8 +51,7 @@ def config_values() -> tuple[dict[str, Any], dict[str, Any]]:
     return ours, secrets
 
 
-def kubernetes_provider(settings: EnvironmentSettings | None = None, name: str = "k0s", *,
-                        kubeconfig: str | None = None, context: str | None = None,
+def kubernetes_provider(name: str = "k0s", *, kubeconfig: str | None = None, context: str | None = None,
                         opts: pulumi.ResourceOptions | None = None) -> k8s.Provider:
     """An explicit provider from ``kubeconfig``/``context``, else ``kubernetes:kubeconfig`` /
     ``kubernetes:context``. A kubeconfig path that does not exist is a clear error."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from b00t_pulumi.budget.items import reservation_id
 from b00t_pulumi.epoch.deploy import clock_now as _now
 from b00t_pulumi.errors import B00tError
 
@@ -32,14 +33,6 @@ def items_of(props: dict[str, Any], window_key: str) -> list[Any]:
     return [CostItem(id=reservation_id(props["constraint_id"], i["id"], window_key),
                      cost=Money.of(i["cost"], i.get("currency") or currency), kind=i["kind"], name=i["name"])
             for i in props.get("items", [])]
-
-
-def reservation_id(constraint_id: str, item_id: str, window_key: str) -> str:
-    """Stable per constraint, item and window (``budget.items.reservation_id``): re-running an update in
-    the window never counts twice."""
-    from b00t_pulumi.budget.items import reservation_id as rid
-
-    return rid(constraint_id, item_id, window_key)
 
 
 def window_key(props: dict[str, Any]) -> str:

@@ -53,9 +53,7 @@ def budget_inputs(planner: Planner, plan: ClusterPlan, ledger_url: str,
                 "reset_schedule": bc.reset_schedule,
                 "timezone": bc.timezone,
             },
-            "items": [{"id": i.id, "kind": i.kind, "name": i.name, "namespace": i.namespace,
-                       "cost": i.cost.to_json() if i.cost else None, "currency": i.cost.currency if i.cost else None}
-                      for i in items],
+            "items": [{k: v for k, v in i.to_dict().items() if k != "problem"} for i in items],
             "ledger": ledger_url,
         })
     return out

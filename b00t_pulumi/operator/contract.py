@@ -18,7 +18,7 @@ Kueue (v1beta2, read from the v0.19.2 module): the AdmissionCheck ``b00t-budget`
 
 from __future__ import annotations
 
-from b00t_pulumi.gates.budget_check import reservation_id as gate_reservation_id
+from b00t_pulumi.budget.items import reservation_id as gate_reservation_id
 from b00t_pulumi.gates.decisions import DEFERRED_UNTIL as DEFERRED_UNTIL
 from b00t_pulumi.gates.decisions import PLANNED_NODE as PLANNED_NODE
 from b00t_pulumi.gates.decisions import PLANNED_START as PLANNED_START
