@@ -57,7 +57,7 @@ class GpuState:
 class GroupState:
     __slots__ = (
         "due", "full", "gpus", "last", "load", "min_load", "mixed", "name", "per_window", "queue", "rate", "seq", "tau",
-        "tokens", "visit", "window",
+        "tokens", "visit", "wait_type", "window",
     )
 
     def __init__(self, name: str, settings: GroupSettings, rate_windows: float) -> None:
@@ -71,6 +71,7 @@ class GroupState:
         self.seq = 0  # identifies the live trigger of the queue in the event heap (-1: none)
         self.due = INF  # when that trigger fires
         self.visit = -INF  # the last time its queue was looked at
+        self.wait_type: str | None = None  # while it waits: its head job's GPU type, whose GPUs wake it
         self.full = 1  # a held batch of this many jobs launches at once (it fills a GPU)
         m = settings.max_concurrent_jobs
         self.tokens: list[float] | None = None if m is None else [-INF] * m  # when each run slot frees

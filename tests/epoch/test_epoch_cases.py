@@ -447,3 +447,21 @@ def test_windowed_bound_is_only_claimed_where_it_holds() -> None:
         assert m.max_added_wait_s > 60
         assert m.windowed_bound_wait_s == m.max_added_wait_s and "does not apply" in m.bound_note
         assert m.windowed_lower_bound_loads <= plan.loads
+
+
+def test_a_waiting_group_whose_next_job_needs_another_gpu_type_is_woken_by_that_type() -> None:
+    """Found by the re-plan property test, where it ran forever: group m0 waited with a type-b job at
+    its head, so only type-b GPUs were set to wake it; once that job ran, its next job (type a, a
+    larger load than the a GPU had loaded) waited for an a GPU to go idle that nothing watched."""
+    def job(i: str, g: str, sub: float, d: float, load: float, t: str | None = None) -> Job:
+        return Job(id=i, group=g, submit_s=sub, duration_s=d, load_s=load, gpus=1, gpu_type=t)
+
+    jobs = [job("j0", "m0", 0, 530, 0), job("j1", "m0", 344, 1, 0), job("j2", "m1", 112, 620, 0),
+            job("j3", "m0", 830, 1, 5, "a"), job("j4", "m0", 0, 1, 0), job("j5", "m1", 0, 1, 0),
+            job("j6", "m0", 0, 1, 0), job("j7", "m0", 216, 1, 0, "b")]
+    gpus = [Gpu("g0", "n0", "a", 2), Gpu("g1", "n0", "b", 1)]
+    first = schedule([j for j in jobs if j.submit_s <= 614], gpus, now=614.0)
+    second = schedule(jobs, gpus, previous=first, now=1234.0)
+    assert check_plan(second, jobs, gpus) == [] and check_stability(first, second, 1234.0) == []
+    j3 = second.placements()["j3"]
+    assert 1236.0 <= j3.start_s <= 1236.0 + 5  # when g0 goes idle, after loading its larger load
