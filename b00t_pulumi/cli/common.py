@@ -45,15 +45,19 @@ def load_catalog(args: argparse.Namespace, *, strict: bool = True) -> Catalog:
     """The catalog of ``--datums`` (or the default search path). Raises B00tError on errors."""
     from b00t_pulumi.datum.catalog import Catalog
 
-    paths: Sequence[Path] | None = getattr(args, "datums", None)
-    settings = load_settings(args)
-    if not paths and getattr(args, "env", None):
-        paths = [Path(p) for p in settings.datum_paths]
-    catalog = Catalog.load(paths)
+    catalog = Catalog.load(datum_paths(args))
     print_warnings(catalog.warnings)
     if strict:
         catalog.raise_for_errors()
     return catalog
+
+
+def datum_paths(args: argparse.Namespace) -> Sequence[Path] | None:
+    """``--datums``, else the datum paths of ``--env``'s settings, else None (the default search path)."""
+    paths: Sequence[Path] | None = getattr(args, "datums", None)
+    if not paths and getattr(args, "env", None):
+        paths = [Path(p) for p in load_settings(args).datum_paths]
+    return paths or None
 
 
 _SETTINGS_CACHE: dict[tuple[str, str | None], EnvironmentSettings] = {}

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from b00t_pulumi.cli.common import EXIT_INVALID, EXIT_OK, load_settings
+from b00t_pulumi.cli.common import EXIT_INVALID, EXIT_OK, datum_paths, load_settings
 from b00t_pulumi.datum.catalog import Catalog
 from b00t_pulumi.datum.models import StackDatum
 from b00t_pulumi.errors import B00tError, Problem
@@ -73,11 +73,9 @@ def validate(paths: list[Path] | None, args: argparse.Namespace) -> list[Problem
 def validate_stacks(names: list[str] | None, args: argparse.Namespace) -> dict[str, list[Problem]]:
     """``stack validate NAME|--all`` (upstream b00t's shape): per stack, the problems of its file and
     its members' files, of references, and of planning it. Datums of other stacks are not judged."""
-    from b00t_pulumi.cli.common import load_settings
     from b00t_pulumi.errors import display_path
 
-    paths = getattr(args, "datums", None)
-    catalog = Catalog.load(paths or None)
+    catalog = Catalog.load(datum_paths(args))
     if names is None:
         stacks = sorted(catalog.stacks(), key=lambda s: s.name)
         if not stacks and catalog.errors:
