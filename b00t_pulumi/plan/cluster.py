@@ -98,6 +98,11 @@ def plan_kueue(planner: Planner, cp: ClusterPlan) -> list[K8sObject]:
         cp.notes.append("no b00t:operator: the budgets, GPU epochs and job dependencies of queued Jobs are "
                         "checked at deploy time only (nothing answers a Kueue AdmissionCheck); see "
                         "docs/operator.md")
+    op = planner.settings.operator
+    if gated and in_queues and op is not None and not op.local and not op.image:
+        cp.notes.append("b00t:operator sets neither local nor image: run `b00t-pulumi operator` for this "
+                        "environment yourself, or Kueue keeps the ClusterQueue inactive (nothing answers its "
+                        "b00t-budget AdmissionCheck)")
     held_ns = frozenset(jp.namespace for jp in cp.jobs if jp.job.orch.queue_name and held_by_gates(planner, jp)) \
         if planner.settings.operator is None else frozenset()
     return kueue.plan_kueue(in_queues, planner.capacity, planner.settings.kueue,

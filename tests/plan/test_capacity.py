@@ -308,3 +308,7 @@ def test_a_queued_gpu_job_without_gpu_epoch_has_the_held_queue_its_epoch_gate_ma
     with_operator = Planner(cat, s.model_copy(update={"operator": OperatorSettings(local=True)}), environ={})
     checks = kinds(with_operator.plan_cluster().kueue, "AdmissionCheck")
     assert [c["metadata"]["name"] for c in checks] == ["b00t-budget"]
+    # an operator that this project neither starts (local) nor deploys (image) must be run by hand
+    by_hand = Planner(cat, s.model_copy(update={"operator": OperatorSettings()}), environ={}).plan_cluster()
+    assert any("neither local nor image" in n for n in by_hand.all_notes())
+    assert not any("neither local nor image" in n for n in with_operator.plan_cluster().all_notes())
