@@ -87,8 +87,9 @@ class GroupState:
     def expected_arrivals(self, t: float, span: float, since: float) -> float:
         """Expected arrivals in the next ``span`` seconds, from the decaying count corrected for
         counting only since ``since``: a count that started less than ``tau`` ago has not built up
-        yet (without the correction every model looks rare in the first hours)."""
-        built = 1.0 - math.exp(-(t - since + self.window) / self.tau)
+        yet (without the correction every model looks rare in the first hours). A count is taken
+        to have run at least a second (with a batch window of 0 it has run none at its first job)."""
+        built = 1.0 - math.exp(-max(t - since + self.window, 1.0) / self.tau)
         return self.rate * math.exp((self.last - t) / self.tau) / self.tau * span / built
 
 

@@ -465,3 +465,17 @@ def test_a_waiting_group_whose_next_job_needs_another_gpu_type_is_woken_by_that_
     assert check_plan(second, jobs, gpus) == [] and check_stability(first, second, 1234.0) == []
     j3 = second.placements()["j3"]
     assert 1236.0 <= j3.start_s <= 1236.0 + 5  # when g0 goes idle, after loading its larger load
+
+
+def test_a_replan_beside_a_model_with_a_batch_window_of_zero() -> None:
+    """Found by the re-plan property test (ZeroDivisionError): at the re-plan's first instant, the
+    arrival count of a model with a 0-second window had run for no time at all."""
+    def job(i: str, g: str, sub: float) -> Job:
+        return Job(id=i, group=g, submit_s=sub, duration_s=1.0, load_s=0.0)
+
+    jobs = [job("j0", "m0", 0.0), job("j1", "m1", 1.0), job("j2", "m0", 0.0)]
+    gpus = [Gpu("g0", "n0", "a", 1), Gpu("g1", "n0", "a", 1)]
+    groups = {"m0": GroupSettings(batch_window_s=0.0)}
+    first = schedule(jobs, gpus, groups=groups)
+    second = schedule(jobs, gpus, groups=groups, previous=first, now=1.0)
+    assert check_plan(second, jobs, gpus, groups=groups) == [] and check_stability(first, second, 1.0) == []
