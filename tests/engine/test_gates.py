@@ -178,6 +178,13 @@ def test_deferred_hpa_deployment_runs_no_pods(project: Project, module_cluster: 
         dep = apps.read_namespaced_deployment("vllm-server", NS)
     assert (dep.status.observed_generation or 0) >= dep.metadata.generation, (
         "no deployment controller observed the Deployment: this test needs the executing cluster")
-    time.sleep(20)  # an HPA sync period (15 s) and more: it must not scale the Deployment up
+    autoscaling = client.AutoscalingV2Api(api)
+
+    def hpa_saw_zero() -> bool:  # the HPA controller's own word: a target at 0 replicas is not scaled
+        conditions = autoscaling.read_namespaced_horizontal_pod_autoscaler("vllm-server", NS).status.conditions
+        return any(c.type == "ScalingActive" and c.status == "False" and c.reason == "ScalingDisabled"
+                   for c in conditions or [])
+
+    wait_until("the HPA controller saw vllm-server at 0 replicas and left it there", hpa_saw_zero, timeout=60)
     pods = core.list_namespaced_pod(NS, label_selector="app.kubernetes.io/name=vllm-server").items
     assert pods == [] and (apps.read_namespaced_deployment("vllm-server", NS).status.replicas or 0) == 0
