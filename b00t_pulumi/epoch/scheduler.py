@@ -475,7 +475,7 @@ class _Scheduler:
         # deadline may be taken too (its model serves no more jobs meanwhile): a cheap victim
         # soon rather than a dear one now.
         drain = not self.waiters
-        exp = math.exp
+        victim = self.victim_value
         new: GpuState | None = None
         key = (INF, INF)
         for G in self.by_type[jt]:
@@ -492,8 +492,7 @@ class _Scheduler:
             elif h.queue and can_serve(h, h.queue[0], G):
                 continue  # never take a model that has queued work
             else:
-                x = h.rate * exp((h.last - t) / h.tau) * h.per_window  # victim_value, inline
-                value = x / (1.0 + x) * (h.load[G.type] + VALUE_K) / len(h.gpus)
+                value = victim(G, t)
             c = (value, busy if busy > t else t)
             if c < key:
                 key = c
