@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from b00t_pulumi.budget.window import current_window, iso_utc, parse_time
+from b00t_pulumi.budget.window import Window, current_window, iso_utc, parse_time
 from b00t_pulumi.datum.orchestration import BudgetConstraint
 from b00t_pulumi.errors import B00tError
 
@@ -169,6 +169,19 @@ def crd() -> dict[str, Any]:
     }
 
 
+def spec_window(spec: Mapping[str, Any], now: datetime) -> Window:
+    """The budget window holding ``now`` of a BudgetConstraint spec as the cluster has it: its
+    ``resetSchedule`` in its ``timezone``, or the model's defaults where the spec has none. The
+    one reader of a spec's window: the policy pack, the ``k8s://`` ledger's status and the gates
+    count spend in the same window. Raises B00tError for a schedule or zone it cannot read."""
+    fields = BudgetConstraint.model_fields
+    return current_window(
+        str(spec.get("resetSchedule") or fields["reset_schedule"].default),
+        str(spec.get("timezone") or fields["timezone"].default),
+        now,
+    )
+
+
 def money_str(amount: Decimal) -> str:
     """An amount as the spec writes it: exactly two decimals ("100.00")."""
     return f"{amount.quantize(Decimal('0.01'))}"
@@ -279,8 +292,7 @@ def summarize(obj: Mapping[str, Any], status: dict[str, Any], now: datetime, kee
     status["windowStart"] = newest
     status["lastReset"] = newest
     try:
-        status["windowEnd"] = iso_utc(current_window(str(spec.get("resetSchedule") or "0 0 * * *"),
-                                                     str(spec.get("timezone") or "UTC"), parse_time(newest)).end)
+        status["windowEnd"] = iso_utc(spec_window(spec, parse_time(newest)).end)
     except B00tError:
         status.pop("windowEnd", None)  # a spec this code cannot read: leave the end out rather than guess
     status["currentSpend"] = amount_str(spend)

@@ -38,9 +38,8 @@ def items_of(props: dict[str, Any], window_key: str) -> list[Any]:
 def window_key(props: dict[str, Any]) -> str:
     from b00t_pulumi.budget import current_window
 
-    c = props["constraint"]
-    return str(current_window(c.get("reset_schedule", "0 0 * * *"), c.get("timezone", "UTC"),
-                              datetime.fromtimestamp(_now(), UTC)).key)
+    c = constraint_of(props)
+    return str(current_window(c.reset_schedule, c.timezone, datetime.fromtimestamp(_now(), UTC)).key)
 
 
 def project(props: dict[str, Any], olds: dict[str, Any] | None = None) -> Any:

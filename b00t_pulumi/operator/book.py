@@ -55,10 +55,10 @@ def constraint_of(budget: BudgetView) -> BudgetConstraint:
         "currency": s.get("currency"),
         "cost_per_job": s.get("costPerJob"),
         "alert_threshold": s.get("alertThreshold"),
-        "on_budget_exceeded": s.get("onBudgetExceeded", "defer"),
-        "reset_schedule": s.get("resetSchedule", "0 0 * * *"),
-        "timezone": s.get("timezone", "UTC"),
-    }
+        "on_budget_exceeded": s.get("onBudgetExceeded"),
+        "reset_schedule": s.get("resetSchedule"),
+        "timezone": s.get("timezone"),
+    }  # absent fields take the model's defaults
     try:
         return BudgetConstraint.model_validate({k: v for k, v in data.items() if v is not None})
     except ValueError as exc:

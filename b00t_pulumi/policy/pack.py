@@ -41,15 +41,15 @@ def project_ledger_url(url: str, cwd: Path | None = None) -> str:
 def ledger_spend_lookup(url: str, now: datetime | None = None) -> Any:
     """spend(BudgetConstraint resource, its item ids) -> the current window's ledger spend that is not
     those items' own reservations (they are counted from the plan), or None when unknown."""
-    from b00t_pulumi.budget import current_window, open_ledger, reservation_id
+    from b00t_pulumi.budget import open_ledger, reservation_id
+    from b00t_pulumi.budget.api import spec_window
 
     ledger = open_ledger(url)
 
     def spend(b: Resource, item_ids: Sequence[str]) -> Money | None:
         spec = b.props.get("spec") or {}
         try:
-            window = current_window(str(spec.get("resetSchedule", "0 0 * * *")), str(spec.get("timezone", "UTC")),
-                                    now or datetime.now(UTC))
+            window = spec_window(spec, now or datetime.now(UTC))
             currency = str(spec.get("currency", "USD"))
             total: Money = ledger.spend(b.name, window.start, currency)
             mine = {reservation_id(b.name, i, window.key) for i in item_ids}

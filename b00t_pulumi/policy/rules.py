@@ -11,9 +11,9 @@ from typing import Any
 
 import yaml
 
+from b00t_pulumi.budget.api import spec_window
 from b00t_pulumi.budget.items import budget_items
 from b00t_pulumi.budget.money import Money
-from b00t_pulumi.budget.window import current_window
 from b00t_pulumi.errors import B00tError
 from b00t_pulumi.plan.env import is_secret_name, is_webhook_url
 
@@ -136,8 +136,7 @@ def _deferred(objects: list[dict[str, Any]], kind: str, namespace: str, name: st
 
 def _window_hours(spec: Mapping[str, Any], now: datetime | None) -> float:
     try:
-        return current_window(str(spec.get("resetSchedule") or "0 0 * * *"), str(spec.get("timezone") or "UTC"),
-                              now or datetime.now(UTC)).hours
+        return spec_window(spec, now or datetime.now(UTC)).hours
     except B00tError:
         return 24.0
 

@@ -91,3 +91,19 @@ def test_window_contains_now_and_tiles(now: datetime, expr: str, tz: str) -> Non
     assert nxt.start == w.end  # windows tile time: no gap, no overlap
     prev = current_window(expr, tz, w.start - timedelta(seconds=1))
     assert prev.end == w.start
+
+
+def test_a_spec_window_is_the_models_window_and_empty_fields_take_its_defaults() -> None:
+    from b00t_pulumi.budget.api import spec_window
+    from b00t_pulumi.datum.orchestration import BudgetConstraint
+
+    now = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
+    c = BudgetConstraint.model_validate({"daily_limit": "10", "reset_schedule": "0 */6 * * *",
+                                         "timezone": "Australia/Sydney"})
+    spec = {"dailyLimit": "10.00", "resetSchedule": c.reset_schedule, "timezone": c.timezone}
+    assert spec_window(spec, now) == current_window(c.reset_schedule, c.timezone, now)
+    default = BudgetConstraint.model_validate({"daily_limit": "10"})
+    for empty in ({}, {"resetSchedule": "", "timezone": None}):
+        assert spec_window(empty, now) == current_window(default.reset_schedule, default.timezone, now)
+    with pytest.raises(BudgetError):
+        spec_window({"resetSchedule": "every day"}, now)
