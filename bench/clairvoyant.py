@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import gc
+import math
 from collections.abc import Sequence
 
 from b00t_pulumi.epoch import GroupSettings, Job, Plan
@@ -44,7 +45,7 @@ class _Clairvoyant(_Scheduler):
         i = bisect.bisect_right(s, t)
         if i == len(s):
             return 0.0
-        return (h.load[G.type] + VALUE_K) ** self.load_power / (s[i] - t + self.horizon_s) / len(h.gpus)
+        return math.pow(h.load[G.type] + VALUE_K, self.load_power) / (s[i] - t + self.horizon_s) / len(h.gpus)
 
 
 def clairvoyant_schedule(
