@@ -126,6 +126,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         e = o.gpu_epoch
         info["epoch"] = {"model_id": e.model_id, "batch_window": format_duration(e.batch_window),
                          "max_concurrent_jobs": e.max_concurrent_jobs, "load_time": format_duration(e.load_time)}
+        if e.load_time_by_type:
+            info["epoch"]["load_time_by_type"] = {t: format_duration(v) for t, v in sorted(e.load_time_by_type.items())}
     if o.budget_constraint:
         b = o.budget_constraint
         info["budget"] = {"daily_limit": str(b.daily_limit), "currency": o.currency,

@@ -204,8 +204,13 @@ def _convert(exc: ValidationError, root: type[BaseModel], shown: str) -> list[Pr
     out: list[Problem] = []
     for e in exc.errors(include_url=False):
         loc = e["loc"]
+        is_key = bool(loc) and loc[-1] == "[key]"  # pydantic's marker for a bad key of a table
+        if is_key:
+            loc = loc[:-1]
         key_path = "b00t" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
         msg = e["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        if is_key:
+            msg = f"key: {msg}"
         etype = e["type"]
         if etype == "extra_forbidden":
             known = _known_keys_at(root, loc[:-1])

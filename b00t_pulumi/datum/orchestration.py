@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     BeforeValidator,
@@ -99,6 +100,16 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+def gpu_name(v: str) -> str:
+    """A b00t GPU name (nvidia-a100): lower case, no spaces."""
+    if not v or v != v.strip().lower() or " " in v:
+        raise ValueError(f"expected a lower-case b00t GPU name such as nvidia-a100, got {v!r}")
+    return v
+
+
+GpuName = Annotated[str, AfterValidator(gpu_name)]
+
+
 class GpuRequirements(_Strict):
     """``gpu_requirements``: how many GPUs of which model, and whether they may be time-sliced."""
 
@@ -134,11 +145,7 @@ class GpuRequirements(_Strict):
     @field_validator("gpu_type")
     @classmethod
     def _gpu_name(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        if not v or v != v.strip().lower() or " " in v:
-            raise ValueError(f"expected a lower-case b00t GPU name such as nvidia-a100, got {v!r}")
-        return v
+        return None if v is None else gpu_name(v)
 
 
 class GpuEpoch(_Strict):
@@ -148,11 +155,19 @@ class GpuEpoch(_Strict):
     batch_window: DurationSeconds = Field(default=900, description='how long a model stays loaded, e.g. "15m"')
     max_concurrent_jobs: int = Field(default=1, ge=1, le=64, description="jobs sharing one GPU at once")
     load_time: DurationSeconds = Field(default=45, description='time to load the model onto a GPU, e.g. "45s"')
+    load_time_by_type: dict[GpuName, DurationSeconds] = Field(
+        default_factory=dict,
+        description='load time on some GPU types, by b00t GPU name, e.g. {nvidia-h100 = "20s"}; load_time elsewhere',
+    )
 
     @field_validator("model_id")
     @classmethod
     def _model_id(cls, v: str) -> str:
         return check_dns1123(v)
+
+    def load_on(self, gpu_type: str) -> int:
+        """Seconds to load the model on a GPU of ``gpu_type``."""
+        return self.load_time_by_type.get(gpu_type, self.load_time)
 
 
 class BudgetConstraint(_Strict):

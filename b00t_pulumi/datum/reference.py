@@ -57,6 +57,7 @@ BECOMES: dict[str, str] = {
     "gpu_epoch.batch_window": "annotation b00t.io/gpu-epoch-window; epoch length",
     "gpu_epoch.max_concurrent_jobs": "time-slicing replicas; jobs per epoch per GPU",
     "gpu_epoch.load_time": "the scheduler's model load time",
+    "gpu_epoch.load_time_by_type": "the scheduler's load time on those GPU types (b00t:gpuInventory gpuType)",
     "budget_constraint": "BudgetConstraint CR <owner>-budget; annotation b00t.io/budget-constraint",
     "budget_constraint.n8n_webhook": "Secret <owner>-budget-webhook, referenced by webhookSecretRef",
     "budget_currency": "currency when budget_constraint.currency is not set",

@@ -45,14 +45,17 @@ def epoch_inputs(planner: Planner, plan: ClusterPlan) -> dict[str, Any]:
             continue
         group = need.model_id or need.batch_group or jp.job.name
         epoch = need.epoch
-        jobs.append({
+        job: dict[str, Any] = {
             "id": jp.job.name,
             "group": group,
             "duration_s": jp.job.orch.estimated_duration or DEFAULT_JOB_SECONDS,
             "load_s": epoch.load_time if epoch else 45,
             "gpus": need.requirements.count,
             "gpu_type": need.requirements.gpu_type,
-        })
+        }
+        if epoch and epoch.load_time_by_type:  # only then: the inputs of a plan without it stay as they were
+            job["load_s_by_type"] = dict(sorted(epoch.load_time_by_type.items()))
+        jobs.append(job)
         if epoch:
             groups[group] = {"batch_window_s": epoch.batch_window, "max_concurrent_jobs": epoch.max_concurrent_jobs}
     gpus = [{"id": g.id, "node": g.node, "gpu_type": g.gpu_type, "slots": g.slots}
@@ -70,7 +73,8 @@ def plan_epochs(props: dict[str, Any], previous: dict[str, Any] | None, now: flo
     for j in props.get("jobs", []):
         submit = submitted.setdefault(j["id"], now)
         jobs.append(Job(id=j["id"], group=j["group"], submit_s=submit, duration_s=float(j["duration_s"]),
-                        load_s=float(j["load_s"]), gpus=int(j.get("gpus", 1)), gpu_type=j.get("gpu_type")))
+                        load_s=float(j["load_s"]), gpus=int(j.get("gpus", 1)), gpu_type=j.get("gpu_type"),
+                        load_by_type=tuple(sorted((t, float(v)) for t, v in (j.get("load_s_by_type") or {}).items()))))
     gpus = [Gpu(id=g["id"], node=g.get("node", ""), gpu_type=g.get("gpu_type", "gpu"), slots=int(g["slots"]))
             for g in props.get("gpus", [])]
     groups = {k: GroupSettings(batch_window_s=float(v["batch_window_s"]),

@@ -42,6 +42,7 @@ def plan_job(planner: Planner, name_or_job: str | JobDatum, *, suspend: bool = F
     if need:
         planner.check_need(need, where)
     warnings += containers.schedule_warnings(planner, job, need is not None)
+    warnings += planner.epoch_warnings(job)
     job_labels = labels.of_job(job.name) | labels.schedule(jo) \
         | labels.gpu(need.batch_group if need else None, need.model_id if need else None) \
         | dict(extra_labels or {}) | labels.queue(jo.queue_name)

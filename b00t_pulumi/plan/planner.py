@@ -17,13 +17,13 @@ from b00t_pulumi.budget import items as budget_items
 from b00t_pulumi.budget.money import Money
 from b00t_pulumi.budget.prices import PriceList, price_list
 from b00t_pulumi.datum.catalog import Catalog
-from b00t_pulumi.datum.models import DockerDatum, JobDatum, StackDatum
+from b00t_pulumi.datum.models import Datum, DockerDatum, JobDatum, StackDatum
 from b00t_pulumi.datum.orchestration import BudgetConstraint
 from b00t_pulumi.errors import PlanError, Problem
 from b00t_pulumi.gpu.capacity import GpuCapacity
 from b00t_pulumi.plan import cluster, jobs, kueue, stacks
 from b00t_pulumi.plan.model import ClusterPlan, JobPlan, StackPlan
-from b00t_pulumi.plan.needs import GpuNeed, job_need, member_needs
+from b00t_pulumi.plan.needs import GpuNeed, job_need, member_needs, where
 from b00t_pulumi.plan.needs import required_stacks as _required_stacks
 from b00t_pulumi.plan.objects import K8sObject
 from b00t_pulumi.settings import EnvironmentSettings
@@ -90,6 +90,25 @@ class Planner:
                                      f"{need.epoch.max_concurrent_jobs} jobs at once on one {t} GPU, but its "
                                      f"time-slicing gives {slots} slots (b00t:gpuInventory slots): at most {slots}, "
                                      "or raise slots")])
+
+    def epoch_warnings(self, d: Datum) -> list[Problem]:
+        """``gpu_epoch.load_time_by_type`` entries that cannot apply where they stand: a GPU type
+        b00t:gpuInventory does not have, or another than the one ``gpu_requirements.gpu_type`` pins."""
+        e = d.orch.gpu_epoch
+        if e is None or not e.load_time_by_type or not self.settings.gpu_inventory.nodes:
+            return []
+        have = self.capacity.types()
+        pinned = d.orch.gpu_requirements.gpu_type if d.orch.gpu_requirements else None
+        out: list[Problem] = []
+        for t in sorted(e.load_time_by_type):
+            key = f"b00t.orchestration.gpu_epoch.load_time_by_type.{t}"
+            if t not in have:
+                out.append(Problem(where(d), key, f"has no effect: b00t:gpuInventory has no {t} GPU (it has "
+                                                  f"{', '.join(have)})", "warning"))
+            elif pinned and t != pinned:
+                out.append(Problem(where(d), key, f"has no effect: gpu_requirements.gpu_type pins {pinned}",
+                                   "warning"))
+        return out
 
     def epoch_gated(self, job: JobDatum) -> bool:
         """The GPU epoch plan places this Job (so it may hold it for a later epoch): a Job that needs

@@ -41,6 +41,8 @@ def plan_stack(planner: Planner, name_or_stack: str | StackDatum) -> StackPlan:
             plan.notes.append(f"{m.id}: type {m.type!r} is not deployed by b00t-pulumi")
     for d in dockers:
         warnings += containers.member_warnings(planner, stack, d)
+        warnings += planner.epoch_warnings(d)
+    warnings += planner.epoch_warnings(stack)
     needs = planner.gpu_members(stack, dockers)
     for d_id, member_need in needs.items():
         planner.check_need(member_need, member_need.source.split(": ")[0] or d_id)

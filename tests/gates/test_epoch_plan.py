@@ -112,3 +112,14 @@ def test_numbers_arrive_as_floats_from_the_engine(monkeypatch: pytest.MonkeyPatc
     wire["gpus"][0]["slots"] = 2.0
     assert EpochPlanProvider().check({}, wire).failures == []
     assert outs(EpochPlanProvider().create(wire))["loads"] == 1
+
+
+def test_a_job_planned_on_a_gpu_type_its_model_loads_faster_on_gets_that_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("B00T_NOW", "2026-11-22T21:00:00Z")
+    i = inputs(1, gpu_type="nvidia-h100")
+    i["gpus"].append({"id": "node-b-gpu0", "node": "node-b", "gpu_type": "nvidia-h100", "slots": 2})
+    i["jobs"][0]["load_s_by_type"] = {"nvidia-h100": 20.0}
+    got = outs(EpochPlanProvider().create(i))
+    [epoch] = got["plan"]["epochs"]
+    assert epoch["gpu"] == "node-b-gpu0" and epoch["load_s"] == 20  # not the 84 s it takes elsewhere
+    assert got["assignments"]["job-0"]["start"] == "2026-11-22T21:00:20Z"

@@ -312,3 +312,42 @@ def test_a_queued_gpu_job_without_gpu_epoch_has_the_held_queue_its_epoch_gate_ma
     by_hand = Planner(cat, s.model_copy(update={"operator": OperatorSettings()}), environ={}).plan_cluster()
     assert any("neither local nor image" in n for n in by_hand.all_notes())
     assert not any("neither local nor image" in n for n in with_operator.plan_cluster().all_notes())
+
+
+EPOCH = """
+    [b00t.orchestration.gpu_epoch]
+    model_id = "m"
+    load_time = "84s"
+    load_time_by_type = {by_type}
+"""
+
+
+def test_load_time_by_type_reaches_the_epoch_plan_and_a_type_without_effect_is_a_warning(tmp_path: Path) -> None:
+    cat = write(tmp_path, {
+        "a.job.toml": GPU_JOB.format(name="a", extra='gpu_type = "nvidia-h100"') + EPOCH.format(
+            by_type='{ nvidia-h100 = "20s", nvidia-l4 = "1m" }'),
+        "b.job.toml": GPU_JOB.format(name="b", extra='gpu_type = "nvidia-a100"') + EPOCH.format(
+            by_type='{ nvidia-h100 = "20s" }'),
+    })
+    s = settings([{"name": "a-1", "gpuType": "nvidia-a100", "gpus": 1, "slots": 1},
+                  {"name": "h-1", "gpuType": "nvidia-h100", "gpus": 1, "slots": 1}])
+    planner = Planner(cat, s, environ={})
+    cp = planner.plan_cluster()
+    jobs = {j["id"]: j for j in epoch_inputs(planner, cp)["jobs"]}
+    assert jobs["a"]["load_s"] == 84 and jobs["a"]["load_s_by_type"] == {"nvidia-h100": 20, "nvidia-l4": 60}
+    warned = {(p.file.rsplit("/", 1)[-1], p.key_path, p.message) for p in cp.all_warnings()}
+    key = "b00t.orchestration.gpu_epoch.load_time_by_type"
+    assert ("a.job.toml", f"{key}.nvidia-l4",
+            "has no effect: b00t:gpuInventory has no nvidia-l4 GPU (it has nvidia-a100, nvidia-h100)") in warned
+    assert ("b.job.toml", f"{key}.nvidia-h100", "has no effect: gpu_requirements.gpu_type pins nvidia-a100") in warned
+    assert all(p.severity == "warning" for p in cp.all_warnings())
+    assert not any(w[1] == f"{key}.nvidia-h100" and w[0] == "a.job.toml" for w in warned)
+
+
+def test_a_bad_gpu_name_in_load_time_by_type_names_the_key(tmp_path: Path) -> None:
+    (tmp_path / "a.job.toml").write_text(textwrap.dedent(GPU_JOB.format(name="a", extra="") + EPOCH.format(
+        by_type='{ H100 = "20s", nvidia-a100 = "fast" }')))
+    problems = [str(p) for p in Catalog.load([tmp_path]).problems]
+    assert any(p.endswith('b00t.orchestration.gpu_epoch.load_time_by_type.H100: key: expected a lower-case b00t '
+                          "GPU name such as nvidia-a100, got 'H100'") for p in problems), problems
+    assert any("load_time_by_type.nvidia-a100: expected a duration" in p for p in problems), problems
