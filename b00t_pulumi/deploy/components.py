@@ -17,7 +17,7 @@ import pulumi
 from b00t_pulumi.deploy.args import B00tStackArgs
 from b00t_pulumi.deploy.resources import SKIP_AWAIT, SecretResolver, create, resource_name
 from b00t_pulumi.gates.budget_gate import BudgetGate
-from b00t_pulumi.gates.decisions import GateFields, gate_fields, hpa_floor
+from b00t_pulumi.gates.decisions import PREFERRED_NODES, GateFields, gate_fields, hpa_floor
 from b00t_pulumi.gates.epoch_plan import EpochPlan
 from b00t_pulumi.plan.crds import budget_constraint_crd
 from b00t_pulumi.plan.labels import QUEUE_LABEL
@@ -69,6 +69,15 @@ def _gated(obj: K8sObject, budget_gate: BudgetGate | None, epoch_plan: EpochPlan
         meta["annotations"][k] = annotation(k)
     if keys.labels:
         template["metadata"]["labels"] = pod_labels
+    if obj["kind"] == "Job" and epoch_plan is not None:  # the planned node, preferred (gates/decisions.py)
+        pod = {**template.get("spec", {})}
+        affinity = {**pod.get("affinity", {})}
+        node_affinity = {**affinity.get("nodeAffinity", {})}
+        planned_terms = list(node_affinity.get(PREFERRED_NODES, []))
+        node_affinity[PREFERRED_NODES] = decision.apply(lambda f: f.preferred_nodes(planned_terms))
+        affinity["nodeAffinity"] = node_affinity
+        pod["affinity"] = affinity
+        template["spec"] = pod
     spec["template"] = template
     queue = meta["labels"].get(QUEUE_LABEL)
     if obj["kind"] == "Job" and queue and not operator:

@@ -5,6 +5,11 @@ preview shows every other label and annotation as known — and the policy pack 
 annotations — while the gate-decided values alone are "unknown until apply". Values that do not
 apply are empty strings (e.g. ``b00t.io/deferred-until: ""`` when the budget did not defer it).
 
+A Job the epoch plan places prefers the node of its planned GPU (a preferred node affinity on the
+node's name, weight 100): its epoch's model is loaded there. Preferred, not required: where the
+plan's picture of the cluster is off (a Deployment's pods on another node than the plan assumed),
+the Job still runs.
+
 A deferral holds until ``b00t.io/deferred-until``:
 - a Job is created suspended; a queued one's ``suspend`` is Kueue's (it unsuspends on admission), so
   the b00t-budget AdmissionCheck holds it and the operator reads ``b00t.io/deferred-until``;
@@ -30,6 +35,14 @@ SUSPENDED_UNTIL = "b00t.io/suspended-until"
 EPOCH_DEFERRED = "b00t.io/epoch-deferred"
 DEFERRED_UNTIL = "b00t.io/deferred-until"
 EPOCH_ANNOTATIONS = (PLANNED_START, PLANNED_GPU, PLANNED_NODE, SUSPENDED_UNTIL, EPOCH_DEFERRED)
+PREFERRED_NODES = "preferredDuringSchedulingIgnoredDuringExecution"  # in a pod's affinity.nodeAffinity
+PLANNED_NODE_WEIGHT = 100
+
+
+def planned_node_term(node: str) -> dict[str, Any]:
+    """The preferred node affinity term for the node the epoch plan put a Job on (by node name)."""
+    return {"weight": PLANNED_NODE_WEIGHT,
+            "preference": {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node]}]}}
 
 
 @dataclass(frozen=True)
@@ -50,6 +63,11 @@ class GateFields:
         """An unqueued Job's ``suspend``: held by the gates, or by the planner (it waits for the Jobs
         it runs after, which the operator unsuspends it for)."""
         return self.suspend or planned
+
+    def preferred_nodes(self, planned: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A Job's preferred node terms: the planner's, then its planned node's (when it has one)."""
+        node = self.annotations.get(PLANNED_NODE, "")
+        return [*planned, planned_node_term(node)] if node else list(planned)
 
     def job_queue(self, queue: str) -> str:
         """A queued Job's queue without the b00t operator: the held queue while the gates hold it (a
@@ -94,6 +112,10 @@ def apply_fields(obj: K8sObject, fields: GateFields, hpa_floor: int | None = Non
     meta.setdefault("annotations", {}).update(fields.annotations)
     if fields.labels:
         out["spec"]["template"].setdefault("metadata", {}).setdefault("labels", {}).update(fields.labels)
+    if out["kind"] == "Job" and PLANNED_NODE in fields.annotations:  # the epoch gate applies to it
+        pod = out["spec"]["template"].setdefault("spec", {})
+        node_affinity = pod.setdefault("affinity", {}).setdefault("nodeAffinity", {})
+        node_affinity[PREFERRED_NODES] = fields.preferred_nodes(node_affinity.get(PREFERRED_NODES, []))
     queue = meta.get("labels", {}).get(QUEUE_LABEL)
     if out["kind"] == "Job" and queue:
         if not operator:

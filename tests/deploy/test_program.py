@@ -225,5 +225,7 @@ def test_the_program_applies_the_gates_as_the_core_does(kubeconfig: Path, operat
             assert got["spec"].get("suspend") == want["spec"].get("suspend"), name  # type: ignore[attr-defined]
             assert got["spec"].get("replicas") == want["spec"].get("replicas"), name  # type: ignore[attr-defined]
             assert got["metadata"]["labels"] == want["metadata"]["labels"], name  # type: ignore[index]
+            pod_spec = got["spec"]["template"].get("spec", {})  # type: ignore[index]
+            assert pod_spec.get("affinity") == want["spec"]["template"]["spec"].get("affinity"), name
             checked += 1
     assert checked >= 4  # both Jobs and the budgeted Deployments

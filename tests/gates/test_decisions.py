@@ -44,3 +44,24 @@ def test_without_the_operator_a_held_queued_job_joins_the_held_queue() -> None:
     assert held["metadata"]["labels"][QUEUE_LABEL] == HELD_QUEUE and "suspend" not in held["spec"]
     runs = apply_fields(job(queue="team"), decide(deferred=False), operator=False)
     assert runs["metadata"]["labels"][QUEUE_LABEL] == "team"
+
+
+def test_a_job_the_epoch_plan_places_prefers_its_planned_node_and_keeps_its_other_affinity() -> None:
+    required = {"nodeSelectorTerms": [{"matchExpressions": [
+        {"key": "nvidia.com/gpu.product", "operator": "In", "values": ["NVIDIA-A100-SXM4-40GB-SHARED"]}]}]}
+    obj = job(queue="team")
+    obj["spec"]["template"]["spec"]["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution":
+                                                                    required}}
+    assignment = {"epoch": "gpu-node-2-gpu0-e1", "node": "gpu-node-2", "gpu": "gpu-node-2-gpu0", "start": UNTIL}
+    placed = gate_fields("j", epoch=True, budget=False, assignment=assignment, deferred=None)
+    node_affinity = apply_fields(obj, placed)["spec"]["template"]["spec"]["affinity"]["nodeAffinity"]
+    assert node_affinity["requiredDuringSchedulingIgnoredDuringExecution"] == required
+    assert node_affinity["preferredDuringSchedulingIgnoredDuringExecution"] == [
+        {"weight": 100, "preference": {"matchFields": [{"key": "metadata.name", "operator": "In",
+                                                        "values": ["gpu-node-2"]}]}}]
+    # the epoch plan deferred it (no node): no preference; a Job the epoch gate does not apply to is untouched
+    unplaced = gate_fields("j", epoch=True, budget=False, assignment={"deferred": "too wide"}, deferred=None)
+    assert apply_fields(obj, unplaced)["spec"]["template"]["spec"]["affinity"]["nodeAffinity"][
+        "preferredDuringSchedulingIgnoredDuringExecution"] == []
+    assert apply_fields(obj, decide(deferred=False))["spec"]["template"]["spec"]["affinity"] == obj["spec"][
+        "template"]["spec"]["affinity"]
