@@ -33,9 +33,11 @@ def check_plan(
     the load, on a GPU of its type; an epoch of its job's group; a load no shorter than its jobs'
     ``load_on`` that GPU's type, unless the same GPU's previous epoch held that model loaded at
     least as large; slots never exceeded;
-    ``max_concurrent_jobs``; the daily limit. With ``exclusive`` (our plans and FIFO-warm) a GPU
-    holds one model at a time: its epochs do not overlap. Without it (FIFO-cold, one process per
-    job) epochs, loads included, only share the GPU's slots.
+    ``max_concurrent_jobs``; ``jobs_per_gpu`` (with ``exclusive``); the daily limit. With
+    ``exclusive`` (our plans and FIFO-warm) a GPU holds one model at a time: its epochs do not
+    overlap. Without it (FIFO-cold, one process per job) epochs, loads included, only share the
+    GPU's slots. The FIFO baselines do not honour ``jobs_per_gpu`` (Kueue knows no per-GPU cap of a
+    model): check their plans against settings without it.
     """
     out: list[str] = []
 
@@ -135,6 +137,15 @@ def check_plan(
         peak, at = _peak(spans)
         if peak > slots and bad(f"gpu {gid}: {peak} jobs at once at t={at}, it has {slots} slots"):
             return out
+        if exclusive:  # one group at a time on the GPU: its jobs_per_gpu caps each of its epochs
+            for e in eps:
+                cap = groups.get(e.group, default).jobs_per_gpu
+                if cap is None:
+                    continue
+                peak, at = _peak([(p.start_s, p.end_s) for p in e.jobs])
+                if peak > cap and bad(f"gpu {gid}: epoch {e.id} runs {peak} jobs of {e.group} at once at t={at}, "
+                                      f"jobs_per_gpu is {cap}"):
+                    return out
 
     # Every job placed on `gpus` GPUs with one start and end, or deferred; never both.
     deferred: dict[str, str] = {}

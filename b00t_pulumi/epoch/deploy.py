@@ -57,7 +57,8 @@ def epoch_inputs(planner: Planner, plan: ClusterPlan) -> dict[str, Any]:
             job["load_s_by_type"] = dict(sorted(epoch.load_time_by_type.items()))
         jobs.append(job)
         if epoch:
-            groups[group] = {"batch_window_s": epoch.batch_window, "max_concurrent_jobs": epoch.max_concurrent_jobs}
+            # the datum's max_concurrent_jobs is per GPU ("up to 4 jobs concurrently on the same GPU")
+            groups[group] = {"batch_window_s": epoch.batch_window, "jobs_per_gpu": epoch.max_concurrent_jobs}
     gpus = [{"id": g.id, "node": g.node, "gpu_type": g.gpu_type, "slots": g.slots}
             for g in planner.capacity.scheduler_gpus(planner.held_gpu_slices(plan))]
     return {"jobs": sorted(jobs, key=lambda j: j["id"]), "gpus": gpus, "groups": dict(sorted(groups.items()))}
@@ -78,7 +79,8 @@ def plan_epochs(props: dict[str, Any], previous: dict[str, Any] | None, now: flo
     gpus = [Gpu(id=g["id"], node=g.get("node", ""), gpu_type=g.get("gpu_type", "gpu"), slots=int(g["slots"]))
             for g in props.get("gpus", [])]
     groups = {k: GroupSettings(batch_window_s=float(v["batch_window_s"]),
-                               max_concurrent_jobs=_int_or_none(v.get("max_concurrent_jobs")))
+                               max_concurrent_jobs=_int_or_none(v.get("max_concurrent_jobs")),
+                               jobs_per_gpu=_int_or_none(v.get("jobs_per_gpu")))
               for k, v in props.get("groups", {}).items()}
     old_plan = Plan.from_dict(previous["plan"], source="EpochPlan state") if previous and "plan" in previous else None
     plan = schedule(jobs, gpus, groups=groups, previous=old_plan, now=now)

@@ -58,10 +58,13 @@ class Gpu:
 
 @dataclass(frozen=True, slots=True)
 class GroupSettings:
-    """Per batch group: how long a job may be held to batch it, and a cap on running jobs."""
+    """Per batch group: how long a job may be held to batch it, a cap on its running jobs, and a cap
+    on its jobs that share one GPU at once (a datum's ``gpu_epoch.max_concurrent_jobs``; at most the
+    GPU's slots either way)."""
 
     batch_window_s: float = 900.0
     max_concurrent_jobs: int | None = None
+    jobs_per_gpu: int | None = None
 
 
 class Placement(NamedTuple):

@@ -57,12 +57,13 @@ def freeze(
                 continue
             # The last kept epoch of this GPU stays open. Its jobs hold their slots until they end
             # (counted from now on, conservatively).
-            slots = [max(now, e.start_s)] * G.slots
+            n = g.slots_on(G)
+            slots = [max(now, e.start_s)] * n
             last = max(now, e.start_s)
             for p in sorted(e.jobs, key=lambda p: (p.start_s, p.id)):
                 if p.end_s <= now:
                     continue
-                i = min(range(G.slots), key=slots.__getitem__)
+                i = min(range(n), key=slots.__getitem__)
                 slots[i] = max(slots[i], p.end_s)
                 last = max(last, p.start_s)
             heapq.heapify(slots)

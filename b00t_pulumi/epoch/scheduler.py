@@ -171,13 +171,18 @@ class _Scheduler:
                 if g is None:
                     g = self.groups[e.group] = GroupState(e.group, groups.get(e.group, default), RATE_WINDOWS)
                     g.load = dict.fromkeys(self.types, 0.0)
-                    g.full = self.max_slots[None]
+                    g.full = self._full(g, None)
                 for t in self.types:
                     g.load[t] = max(g.load[t], e.load_s)
             self.closed, self.frozen_ids = freeze(previous, self.now, self.gpus, self.groups, jobs, self.spend)
         for g in self.groups.values():
             g.min_load = min(g.load.values(), default=0.0)
         self.empty = [G for G in self.gpus if G.held is None]  # GPUs that never held a model
+
+    def _full(self, g: GroupState, gpu_type: str | None) -> int:
+        """How many queued jobs fill a GPU of ``gpu_type`` (any: None) for group g."""
+        full = self.max_slots[gpu_type]
+        return full if g.per_gpu is None else min(full, g.per_gpu)
 
     def _group_loads(
         self,
@@ -198,7 +203,7 @@ class _Scheduler:
         for name, s in first.items():
             g = self.groups[name] = GroupState(name, groups.get(name, default), RATE_WINDOWS)
             g.load = {t: s for t in self.types}
-            g.full = self.max_slots[None]
+            g.full = self._full(g, None)
         if not varied:
             return
         members: dict[str, list[Job]] = {name: [] for name in varied}
@@ -282,7 +287,7 @@ class _Scheduler:
                 if g.seq > 0 and g not in self.waiters and len(queue) >= g.full:
                     self._launch(g, t)  # a held batch that would fill a GPU goes now
                 continue
-            g.full = self.max_slots[jt]
+            g.full = self._full(g, jt)
             trigger = submit + HOLD * g.window - (g.load[jt] if jt is not None else g.min_load)
             # Under a backlog a new batch queues at once: it will wait in line anyway, and gathers
             # its group's later jobs meanwhile as a held batch would.
@@ -629,7 +634,7 @@ class _Scheduler:
         G.held = g
         G.drain = False
         G.level = level
-        G.free = [ls + level] * G.slots
+        G.free = [ls + level] * g.slots_on(G)
         G.busy = ls + level
         g.gpus.append(G)
 

@@ -56,8 +56,8 @@ class GpuState:
 
 class GroupState:
     __slots__ = (
-        "due", "full", "gpus", "last", "load", "min_load", "mixed", "name", "per_window", "queue", "rate", "seq", "tau",
-        "tokens", "visit", "wait_type", "window",
+        "due", "full", "gpus", "last", "load", "min_load", "mixed", "name", "per_gpu", "per_window", "queue", "rate",
+        "seq", "tau", "tokens", "visit", "wait_type", "window",
     )
 
     def __init__(self, name: str, settings: GroupSettings, rate_windows: float) -> None:
@@ -73,12 +73,17 @@ class GroupState:
         self.visit = -INF  # the last time its queue was looked at
         self.wait_type: str | None = None  # while it waits: its head job's GPU type, whose GPUs wake it
         self.full = 1  # a held batch of this many jobs launches at once (it fills a GPU)
+        self.per_gpu = settings.jobs_per_gpu  # at most this many of its jobs share one GPU at once
         m = settings.max_concurrent_jobs
         self.tokens: list[float] | None = None if m is None else [-INF] * m  # when each run slot frees
         self.rate = 0.0  # arrivals, an exponentially decaying count (time constant tau)
         self.last = -INF
         self.tau = max(rate_windows * self.window, 60.0)
         self.per_window = max(self.window, 60.0) / self.tau
+
+    def slots_on(self, G: GpuState) -> int:
+        """The slots of GPU G this group's epoch may use at once."""
+        return G.slots if self.per_gpu is None else min(G.slots, self.per_gpu)
 
     def arrivals_per_window(self, t: float) -> float:
         """Expected arrivals per batch window, from the decaying count."""

@@ -50,11 +50,9 @@ def check_inputs(
             problems.append(
                 Problem("settings", f"group {name!r}.batch_window", f"must be >= 0 s, got {s.batch_window_s!r}")
             )
-        m = s.max_concurrent_jobs
-        if m is not None and (not isinstance(m, int) or isinstance(m, bool) or m < 1):
-            problems.append(
-                Problem("settings", f"group {name!r}.max_concurrent_jobs", f"must be an integer >= 1, got {m!r}")
-            )
+        for key, m in (("max_concurrent_jobs", s.max_concurrent_jobs), ("jobs_per_gpu", s.jobs_per_gpu)):
+            if m is not None and (not isinstance(m, int) or isinstance(m, bool) or m < 1):
+                problems.append(Problem("settings", f"group {name!r}.{key}", f"must be an integer >= 1, got {m!r}"))
     types = {g.gpu_type for g in gpus}
     if jobs and not gpus:
         problems.append(Problem("inventory", "gpus", f"no GPUs to run {len(jobs)} job(s) on"))

@@ -479,3 +479,29 @@ def test_a_replan_beside_a_model_with_a_batch_window_of_zero() -> None:
     first = schedule(jobs, gpus, groups=groups)
     second = schedule(jobs, gpus, groups=groups, previous=first, now=1.0)
     assert check_plan(second, jobs, gpus, groups=groups) == [] and check_stability(first, second, 1.0) == []
+
+
+def test_jobs_per_gpu_caps_a_groups_jobs_on_each_gpu_not_in_all() -> None:
+    """A datum's gpu_epoch.max_concurrent_jobs = 2 means 2 jobs on the same GPU at once: four jobs
+    that come together use two GPUs (one load each), not one GPU's four slots or two at a time."""
+    jobs = [Job(f"j{i}", "m", 0.0, 1200.0, 30.0) for i in range(4)]  # longer than the window: no waiting for a slot
+    gpus = uniform_inventory(2, 4)
+    capped = GroupSettings(batch_window_s=900.0, jobs_per_gpu=2)
+    plan = schedule(jobs, gpus, groups={"m": capped})
+    assert check_plan(plan, jobs, gpus, groups={"m": capped}) == []
+    assert sorted(len(e.jobs) for e in plan.epochs) == [2, 2] and plan.loads == 2
+    assert {p.start_s for p in plan.placements().values()} == {30.0}  # all at once, after the load
+    # the same jobs without the cap share one GPU's four slots; with a group-wide cap of 2 they go two by two
+    assert [len(e.jobs) for e in schedule(jobs, gpus).epochs] == [4]
+    two_at_a_time = schedule(jobs, gpus, default=GroupSettings(batch_window_s=900.0, max_concurrent_jobs=2))
+    assert sorted({p.start_s for p in two_at_a_time.placements().values()}) == [30.0, 1230.0]
+    # the checker refuses a plan that puts three of them on one GPU at once
+    crowded = schedule(jobs[:3], uniform_inventory(1, 4))
+    problems = check_plan(crowded, jobs[:3], uniform_inventory(1, 4), groups={"m": capped})
+    assert any("jobs_per_gpu is 2" in p for p in problems), problems
+
+
+def test_jobs_per_gpu_must_be_a_positive_integer() -> None:
+    with pytest.raises(ScheduleError, match="jobs_per_gpu"):
+        schedule([Job("j", "m", 0.0, 60.0, 1.0)], uniform_inventory(1, 2),
+                 groups={"m": GroupSettings(jobs_per_gpu=0)})

@@ -27,7 +27,7 @@ def inputs(n_jobs: int, gpu_type: str = "nvidia-a100", slots: int = 2) -> dict[s
         "jobs": [{"id": f"job-{i}", "group": "llama-70b-q4", "duration_s": 600, "load_s": 84, "gpus": 1,
                   "gpu_type": gpu_type} for i in range(n_jobs)],
         "gpus": [{"id": "node-a-gpu0", "node": "node-a", "gpu_type": "nvidia-a100", "slots": slots}],
-        "groups": {"llama-70b-q4": {"batch_window_s": 900, "max_concurrent_jobs": slots}},
+        "groups": {"llama-70b-q4": {"batch_window_s": 900, "jobs_per_gpu": slots}},
     }
 
 
@@ -39,7 +39,7 @@ def test_dev_plan_inputs(repo: Path) -> None:
                   "gpu_type": "nvidia-a100"}],
         # 4 slots, less the 3 the stack's GPU Deployments hold (pytorch, and vllm-server's HPA at its 2 replicas)
         "gpus": [{"id": "dev-gpu-0-gpu0", "node": "dev-gpu-0", "gpu_type": "nvidia-a100", "slots": 1}],
-        "groups": {"llama-70b-q4": {"batch_window_s": 900, "max_concurrent_jobs": 4}},
+        "groups": {"llama-70b-q4": {"batch_window_s": 900, "jobs_per_gpu": 4}},
     }
 
 
@@ -107,7 +107,7 @@ def test_epoch_decision_labels_and_suspends_later_epochs() -> None:
 def test_numbers_arrive_as_floats_from_the_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("B00T_NOW", "2026-11-22T21:00:00Z")
     wire = inputs(2)
-    wire["groups"]["llama-70b-q4"]["max_concurrent_jobs"] = 2.0
+    wire["groups"]["llama-70b-q4"]["jobs_per_gpu"] = 2.0
     wire["jobs"][0]["gpus"] = 1.0
     wire["gpus"][0]["slots"] = 2.0
     assert EpochPlanProvider().check({}, wire).failures == []
