@@ -4,7 +4,9 @@ One gate per BudgetConstraint. ``check`` (run by ``pulumi preview`` and ``pulumi
 current window's spend — ledger spend plus the new costs, not counting what this gate already
 reserved — and fails with an actionable message when it passes the limit under
 ``on_budget_exceeded = "fail"``. ``create``/``update`` reserve atomically in the ledger with ids that
-make a re-run a no-op; ``delete`` releases what was reserved and not spent. Under ``defer`` the items
+make a re-run a no-op; an item whose cost changed within the window is re-priced (the ledger counts
+the new estimate instead of the old), and one whose new cost no longer fits has its old estimate
+released; ``delete`` releases what was reserved and not spent. Under ``defer`` the items
 beyond the budget are listed in ``deferred`` (their Jobs are created suspended with
 ``b00t.io/deferred-until``); under ``alert`` the webhook is told and the deploy goes on.
 """
@@ -46,9 +48,21 @@ class BudgetGateProvider(ResourceProvider):
         controller = controller_of(props)
         try:
             keep = {i.id for i in items}
-            released = [rid for rid in (olds or {}).get("reserved", []) or []
-                        if rid not in keep and controller.release(rid) is not None]
+            before = (olds or {}).get("reserved", []) or []
+            released = [rid for rid in before if rid not in keep and controller.release(rid) is not None]
+            # This gate's items whose cost changed are released first and reserved again at the new
+            # cost below, in item order, as check projected them (not counting this gate's own).
+            cost = {i.id: i.cost for i in items}
+            for rid in before:
+                r = controller.ledger.get(rid) if rid in keep else None
+                if r is not None and r.state == "reserved" and cost.get(rid) not in (None, r.amount):
+                    controller.release(rid)
             decisions = controller.reserve_all(props["constraint_id"], constraint, items)
+            # An item this gate counted before whose new cost no longer fits is deferred or rejected
+            # now: its earlier estimate must not stay counted (the ledger left it as it was).
+            approved = {d.reservation_id for d in decisions if d.approved and d.reservation_id}
+            released += [rid for rid in (olds or {}).get("reserved", []) or []
+                         if rid in keep and rid not in approved and controller.release(rid) is not None]
             rejected = [d for d in decisions if d.kind == "rejected"]
             if rejected:
                 # check passed, but spend arrived since (another deploy); nothing after it was reserved

@@ -50,15 +50,44 @@ def test_reserve_is_idempotent(ledger: Ledger) -> None:
 def test_reusing_an_id_for_something_else_is_an_error(ledger: Ledger) -> None:
     ledger.reserve(C, W, "job-1", Money.of("2.50"), LIMIT)
     with pytest.raises(BudgetError, match="already used"):
-        ledger.reserve(C, W, "job-1", Money.of("3.00"), LIMIT)
-    with pytest.raises(BudgetError, match="already used"):
         ledger.reserve(C, W2, "job-1", Money.of("2.50"), LIMIT)
+    with pytest.raises(BudgetError, match=r"already used|kept in USD"):
+        ledger.reserve(C, W, "job-1", Money.of("2.50", "EUR"), None)
+    ledger.mark_spent("job-1")
+    with pytest.raises(BudgetError, match="already used"):  # what was spent is never re-priced
+        ledger.reserve(C, W, "job-1", Money.of("3.00"), LIMIT)
+    assert ledger.reserve(C, W, "job-1", Money.of("2.50"), LIMIT).replayed
     if isinstance(ledger, K8sLedger):
         # k8s keeps each constraint's reservations in its own object: ids are unique per constraint
         assert ledger.reserve("b.stack", W, "job-1", Money.of("2.50"), LIMIT).approved
         return
     with pytest.raises(BudgetError, match="already used"):
         ledger.reserve("b.stack", W, "job-1", Money.of("2.50"), LIMIT)
+
+
+def test_a_reserved_id_is_re_priced_by_the_difference_within_the_limit(ledger: Ledger) -> None:
+    """A later estimate of the same item in the same window (a deploy that changed its cost)
+    replaces the earlier one: the window counts the new amount once, not both."""
+    ledger.reserve(C, W, "deployment/api", Money.of("2.50"), LIMIT)
+    ledger.reserve(C, W, "job-2", Money.of("4.00"), LIMIT)
+    r = ledger.reserve(C, W, "deployment/api", Money.of("3.00"), LIMIT)
+    assert (r.approved, r.replayed, r.spend) == (True, False, Money.of("7.00"))
+    got = ledger.get("deployment/api")
+    assert got is not None and got.amount == Money.of("3.00") and got.state == "reserved"
+    assert ledger.reserve(C, W, "deployment/api", Money.of("3.00"), LIMIT).replayed
+    # a re-price that does not fit is a denial and changes nothing
+    denied = ledger.reserve(C, W, "deployment/api", Money.of("6.50"), LIMIT)
+    assert (denied.approved, denied.spend) == (False, Money.of("7.00"))
+    assert ledger.get("deployment/api") == got
+    assert ledger.spend(C, W, "USD") == Money.of("7.00")
+    r = ledger.reserve(C, W, "deployment/api", Money.of("1.00"), LIMIT)  # cheaper: frees room
+    assert r.approved and r.spend == Money.of("5.00")
+    # a released id is reserved again at its new amount
+    ledger.release("deployment/api")
+    again = ledger.reserve(C, W, "deployment/api", Money.of("2.00"), LIMIT)
+    assert again.approved and again.spend == Money.of("6.00")
+    released_then = ledger.get("deployment/api")
+    assert released_then is not None and released_then.amount == Money.of("2.00")
 
 
 def test_release_and_reserve_again(ledger: Ledger) -> None:

@@ -163,3 +163,20 @@ def test_deferral_holds_for_a_deployment_an_hpa_scales() -> None:
     no_budget: GateFields = gate_fields("vllm", epoch=True, budget=False, assignment=None, deferred=None,
                                         kind="Deployment")
     assert "replicas" not in apply_fields(dep, no_budget, None)["spec"]  # without a budget the HPA keeps them
+
+
+def test_an_update_that_changes_an_items_cost_re_prices_it_and_releases_what_no_longer_fits(ledger: str) -> None:
+    """A deploy that changes a Job's or Deployment's cost in the same window (a datum edit, new
+    prices) counts the new estimate instead of the old; before, the ledger refused the update."""
+    p = BudgetGateProvider()
+    first = outs(p.create(gate(ledger, policy="defer", jobs=2, cost="2.50", limit="6.00")))
+    assert first["spend"] == "5.00" and first["deferred"] == {}
+    second = outs(p.update("x", first, gate(ledger, policy="defer", jobs=2, cost="3.00", limit="6.00")))
+    assert (second["spend"], second["deferred"], len(second["reserved"])) == ("6.00", {}, 2)
+    third = outs(p.update("x", second, gate(ledger, policy="defer", jobs=2, cost="3.50", limit="6.00")))
+    # batch-0 fits at 3.50; batch-1 does not: deferred, and its 3.00 from before no longer counted
+    assert third["spend"] == "3.50" and list(third["deferred"]) == ["batch-1"]
+    assert [r.split(":")[1] for r in third["reserved"]] == ["job/batch-0"]
+    with open_ledger(ledger) as led:
+        states = {r.id.split(":")[1]: (r.state, str(r.amount.amount)) for r in led.records()}
+    assert states == {"job/batch-0": ("reserved", "3.50"), "job/batch-1": ("released", "3.00")}

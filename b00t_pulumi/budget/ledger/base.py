@@ -144,8 +144,12 @@ class Ledger(ABC):
     ) -> ReserveResult:
         """Count ``amount`` in the window if spend + amount <= limit (``limit=None``: always), atomically.
 
-        The same id again returns the existing record (``replayed``) without counting it twice; an id
-        already used for another constraint, window or amount is a BudgetError.
+        The same id again returns the existing record (``replayed``) without counting it twice. The
+        same id with another amount re-prices it while it is not spent (a later estimate of the same
+        item in the same window replaces the earlier): the window's spend moves by the difference, if
+        the new amount fits; a re-price that does not fit is a denial and leaves the record as it was.
+        An id already used for another constraint, window or currency, or spent at another amount,
+        is a BudgetError.
         """
 
     @abstractmethod
@@ -188,6 +192,13 @@ class Ledger(ABC):
         self.close()
 
     # -- helpers for backends ------------------------------------------------------------------
+    @staticmethod
+    def _held(existing: Reservation | None, amount: Money) -> Money:
+        """What an existing record counts now in its window (its amount while reserved; else 0)."""
+        if existing is not None and existing.state == "reserved":
+            return existing.amount
+        return Money.zero(amount.currency)
+
     def _error(self, message: str) -> BudgetError:
         return budget_error(message, f"ledger {self.display_url}")
 
@@ -206,11 +217,14 @@ class Ledger(ABC):
         return iso_utc(as_utc(window_start))
 
     def _conflict(self, existing: Reservation, constraint_id: str, window_key: str, amount: Money) -> None:
-        """BudgetError when an id is reused for something else (a caller bug that must not count twice)."""
+        """BudgetError when an id is reused for something else (a caller bug that must not count twice):
+        another constraint, window or currency, or another amount once it is spent (a reserved or
+        released record may be re-priced)."""
         if (
             existing.constraint_id != constraint_id
             or iso_utc(existing.window_start) != window_key
-            or existing.amount != amount
+            or existing.amount.currency != amount.currency
+            or (existing.state == "spent" and existing.amount != amount)
         ):
             raise self._error(
                 f"reservation id {existing.id!r} is already used for {existing.amount} of "

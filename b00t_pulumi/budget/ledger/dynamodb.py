@@ -266,30 +266,43 @@ class DynamoDbLedger(Ledger):
                 existing = self._record(record_item) if record_item else None
                 if existing is not None:
                     self._conflict(existing, constraint_id, wkey, amount)
-                    if existing.counted:
+                    if existing.counted and existing.amount == amount:
                         return ReserveResult(True, True, spend, limit, existing)
-                if limit is not None and spend + amount > limit:
+                held = self._held(existing, amount)  # a re-price counts only the difference
+                delta = amount - held
+                if limit is not None and spend + delta > limit:
                     return ReserveResult(False, False, spend, limit, None)
                 now = _now()
                 values: dict[str, Any] = {
-                    ":amt": _n(amount.amount),
+                    ":amt": _n(delta.amount),
                     ":cur": _s(cur),
                     ":cid": _s(constraint_id),
                     ":w": _s(wkey),
                 }
                 cond = "(attribute_not_exists(#cur) OR #cur = :cur)"
                 if limit is not None:
-                    values[":headroom"] = _n((limit - amount).amount)
+                    values[":headroom"] = _n((limit - delta).amount)
                     cond += " AND (attribute_not_exists(#sp) OR #sp <= :headroom)"
                 upd = "SET #cur = :cur, #cid = :cid, #w = :w ADD #sp :amt"
                 rupd = (
                     "SET #id = :id, #cid = :cid, #w = :w, #amt = :amts, #cur = :cur, "
                     "#st = :reserved, #ca = if_not_exists(#ca, :now), #ua = :now"
                 )
-                rcond = (
-                    "attribute_not_exists(#pk) OR (#st = :released AND #cid = :cid AND "
-                    "#w = :w AND #amt = :amts AND #cur = :cur)"
-                )
+                rvalues: dict[str, Any] = {
+                    ":id": _s(reservation_id),
+                    ":cid": _s(constraint_id),
+                    ":w": _s(wkey),
+                    ":amts": _s(str(amount.amount)),
+                    ":cur": _s(cur),
+                    ":reserved": _s("reserved"),
+                    ":now": _s(now),
+                }
+                if record_item is None:
+                    rcond = "attribute_not_exists(#pk)"
+                else:  # the record as read (state and amount): a change since cancels the write
+                    rcond = "#st = :oldst AND #amt = :oldamt AND #cid = :cid AND #w = :w AND #cur = :cur"
+                    rvalues[":oldst"] = record_item["state"]
+                    rvalues[":oldamt"] = record_item["amount"]
                 try:
                     self._c.transact_write_items(
                         TransactItems=[
@@ -310,16 +323,7 @@ class DynamoDbLedger(Ledger):
                                     "UpdateExpression": rupd,
                                     "ConditionExpression": rcond,
                                     "ExpressionAttributeNames": _names(rupd, rcond),
-                                    "ExpressionAttributeValues": {
-                                        ":id": _s(reservation_id),
-                                        ":cid": _s(constraint_id),
-                                        ":w": _s(wkey),
-                                        ":amts": _s(str(amount.amount)),
-                                        ":cur": _s(cur),
-                                        ":reserved": _s("reserved"),
-                                        ":released": _s("released"),
-                                        ":now": _s(now),
-                                    },
+                                    "ExpressionAttributeValues": rvalues,
                                 }
                             },
                         ]

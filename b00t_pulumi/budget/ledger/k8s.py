@@ -256,14 +256,16 @@ class K8sLedger(Ledger):
         def change(status: dict[str, Any]) -> tuple[ReserveResult, bool]:
             spend = self._spend_of(status, name, wkey, amount.currency)
             entry = self._entry(status, reservation_id)
+            existing: Reservation | None = None
             if entry is not None:
                 existing = self._record(name, status, reservation_id, entry)
                 self._conflict(existing, constraint_id, wkey, amount)
-                if existing.counted:
+                if existing.counted and existing.amount == amount:
                     return ReserveResult(True, True, spend, limit, existing), False
-            if limit is not None and spend + amount > limit:
+            held = self._held(existing, amount)  # a re-price counts only the difference
+            if limit is not None and spend - held + amount > limit:
                 return ReserveResult(False, False, spend, limit, None), False
-            new_spend = spend + amount
+            new_spend = spend - held + amount
             w = self._window(status, wkey)
             if w is None:
                 w = {"currency": amount.currency, "spend": "0.00", "alerts": []}
@@ -282,6 +284,7 @@ class K8sLedger(Ledger):
                 status["reservations"][reservation_id] = entry
             else:
                 entry["state"] = "reserved"
+                entry["amount"] = amount_str(amount.amount)
                 entry["updatedAt"] = now
             return ReserveResult(True, False, new_spend, limit, self._record(name, status, reservation_id, entry)), True
 

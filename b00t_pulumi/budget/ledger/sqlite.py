@@ -186,13 +186,14 @@ class SqliteLedger(Ledger):
             existing = self._get(c, reservation_id)
             if existing is not None:
                 self._conflict(existing, constraint_id, wkey, amount)
-                if existing.counted:
+                if existing.counted and existing.amount == amount:
                     spend = self._window_spend(c, constraint_id, wkey, amount.currency)
                     return ReserveResult(True, True, spend, limit, existing)
             spend = self._window_spend(c, constraint_id, wkey, amount.currency)
-            if limit is not None and spend + amount > limit:
+            held = self._held(existing, amount)  # a re-price counts only the difference
+            if limit is not None and spend - held + amount > limit:
                 return ReserveResult(False, False, spend, limit, None)
-            new_spend = self._add_spend(c, constraint_id, wkey, amount)
+            new_spend = self._add_spend(c, constraint_id, wkey, amount - held)
             now = _now()
             if existing is None:
                 c.execute(
@@ -201,7 +202,8 @@ class SqliteLedger(Ledger):
                 )
             else:
                 c.execute(
-                    "UPDATE reservations SET state = 'reserved', updated_at = ? WHERE id = ?", (now, reservation_id)
+                    "UPDATE reservations SET state = 'reserved', amount = ?, updated_at = ? WHERE id = ?",
+                    (str(amount.amount), now, reservation_id),
                 )
             record = self._get(c, reservation_id)
             return ReserveResult(True, False, new_spend, limit, record)
