@@ -175,3 +175,38 @@ def now() -> str:
     from datetime import UTC, datetime
 
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_up_starts_again_on_other_ports_when_a_picked_port_is_taken(tool_env: dict[str, str], tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """free_ports releases the ports before the processes bind them, so a cluster starting at the same
+    moment may take one (it failed a CI run with four engine tests at a time): up tries other ports."""
+    import socket
+
+    from localcluster import cluster as lc
+
+    for k, v in tool_env.items():
+        monkeypatch.setenv(k, v)
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    taken = busy.getsockname()[1]
+    picked: list[list[int]] = []
+    real = lc.free_ports
+
+    def first_one_taken(n: int) -> list[int]:
+        ports = real(n)
+        if not picked:
+            ports[0] = taken  # etcd's client port
+        picked.append(ports)
+        return ports
+
+    monkeypatch.setattr(lc, "free_ports", first_one_taken)
+    c = lc.LocalCluster(tmp_path / "cluster", REPO / "toolchain" / "build.sh")
+    try:
+        st = c.up([])
+        assert len(picked) == 2 and st.data["etcd_port"] == picked[1][0] != taken
+        assert st.data["complete"]
+    finally:
+        c.down(quiet=True)
+        busy.close()

@@ -28,6 +28,7 @@ CONTROLLERS = [
     "pod-garbage-collector-controller", "ttl-after-finished-controller",
     "endpoints-controller", "endpointslice-controller", "horizontal-pod-autoscaler-controller",
 ]
+PORT_TRIES = 3  # attempts of `up` when a port it picked is taken before its process binds it
 ORDER = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kueue"]
 
 
@@ -98,6 +99,21 @@ class LocalCluster:
             if not env.get(key):
                 raise ClusterError(f"toolchain/build.sh --print-env gave no {key}")
         pki.require_openssl()
+        for attempt in range(1, PORT_TRIES + 1):
+            try:
+                return self._start(env, nodes)
+            except ClusterError as exc:
+                if "address already in use" not in str(exc) or attempt == PORT_TRIES:
+                    log(f"up failed; logs are in {self.logs}")
+                    raise
+                # free_ports releases the ports it found before the processes bind them: another
+                # cluster starting at the same moment (parallel engine tests) may take one first
+                log(f"a port was taken before it was bound; starting again on others ({attempt}/{PORT_TRIES})")
+                self.down(quiet=True)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _start(self, env: dict[str, str], nodes: list[dict[str, Any]]) -> State:
+        """Start every process on newly picked ports (``up``'s one attempt)."""
         t0 = time.monotonic()
         for d in ("etcd", "pki", "logs"):
             (self.dir / d).mkdir(parents=True, exist_ok=True)
@@ -109,19 +125,15 @@ class LocalCluster:
                    "etcd_port": etcd_port, "api_port": api_port, "kueue_webhook_port": webhook_port,
                    "kueue_health_port": health_port}
         st.save()
-        try:
-            self._start_etcd(st, env["ETCD"], etcd_port, peer_port)
-            self._start_apiserver(st, env, etcd_port, api_port, token)
-            api = self.api(st)
-            self._start_controllers(st, env)
-            self._install_crds(api, Path(env["KUEUE_CRDS_DIR"]))
-            self._start_kwok(st, api, env)
-            self.sync_nodes(st, nodes)
-            self._start_kueue(st, api, env, webhook_port, health_port)
-            self._wait_for_garbage_collector(api, st)
-        except ClusterError:
-            log(f"up failed; logs are in {self.logs}")
-            raise
+        self._start_etcd(st, env["ETCD"], etcd_port, peer_port)
+        self._start_apiserver(st, env, etcd_port, api_port, token)
+        api = self.api(st)
+        self._start_controllers(st, env)
+        self._install_crds(api, Path(env["KUEUE_CRDS_DIR"]))
+        self._start_kwok(st, api, env)
+        self.sync_nodes(st, nodes)
+        self._start_kueue(st, api, env, webhook_port, health_port)
+        self._wait_for_garbage_collector(api, st)
         st.data["complete"] = True
         st.save()
         log(f"up in {time.monotonic() - t0:.1f}s: {st.data['server']}")
