@@ -179,9 +179,16 @@ def test_budget_with_room_for_n_admits_n_then_the_rest_after_the_reset(api: Api,
     for t in admitted.values():
         windows[int(t // 60)] = windows.get(int(t // 60), 0) + 1
     assert max(windows.values()) <= n, windows
+
+    def settled() -> list[Any] | None:  # the operator settles a Job a moment after it succeeds
+        with open_ledger(op.ledger) as ledger:
+            rows = ledger.records("pool-budget")
+        done = [r for r in rows if r.id.startswith(c.ACTUAL_PREFIX) and r.state == "spent"]
+        return rows if len(done) >= 2 * n else None
+
+    rows = wait_for(settled, 30, f"the {2 * n} Jobs settled")
     with open_ledger(op.ledger) as ledger:
         spent = {w: ledger.spend("pool-budget", datetime.fromtimestamp(w * 60, UTC), "USD") for w in windows}
-        rows = ledger.records("pool-budget")
     assert all(s.amount == Decimal(windows[w]) for w, s in spent.items()), (spent, windows)
     actual = [r for r in rows if r.id.startswith(c.ACTUAL_PREFIX)]
     assert len(actual) == 2 * n and all(r.state == "spent" for r in actual)
@@ -230,7 +237,8 @@ def test_later_epoch_starts_at_its_epoch_not_before(api: Api, op: OperatorProces
         api.apply_all(job_objects(plan, starts={"queued": iso(start), "plain": iso(start)}))
         time.sleep(5)
         assert not watch.released, f"released before the epoch: {watch.released}"
-        held = api.workloads(NS)[0]["status"]["admissionChecks"]
+        # the Workload's status may come a moment later than the Job under load
+        held = wait_for(lambda: api.workloads(NS)[0]["status"]["admissionChecks"], 30, "the Workload's checks")
         assert any("waits for its GPU epoch" in e.get("message", "") or e["state"] == c.PENDING for e in held), held
         wait_for(lambda: len(watch.released) == 2, 60, "both Jobs released")
     finally:
