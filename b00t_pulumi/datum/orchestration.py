@@ -165,10 +165,6 @@ class GpuEpoch(_Strict):
     def _model_id(cls, v: str) -> str:
         return check_dns1123(v)
 
-    def load_on(self, gpu_type: str) -> int:
-        """Seconds to load the model on a GPU of ``gpu_type``."""
-        return self.load_time_by_type.get(gpu_type, self.load_time)
-
 
 class BudgetConstraint(_Strict):
     """``budget_constraint``: a daily money limit for the datum's jobs and deployments."""

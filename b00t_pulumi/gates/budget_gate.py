@@ -61,7 +61,7 @@ class BudgetGateProvider(ResourceProvider):
             # An item this gate counted before whose new cost no longer fits is deferred or rejected
             # now: its earlier estimate must not stay counted (the ledger left it as it was).
             approved = {d.reservation_id for d in decisions if d.approved and d.reservation_id}
-            released += [rid for rid in (olds or {}).get("reserved", []) or []
+            released += [rid for rid in before
                          if rid in keep and rid not in approved and controller.release(rid) is not None]
             rejected = [d for d in decisions if d.kind == "rejected"]
             if rejected:
