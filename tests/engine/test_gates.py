@@ -188,3 +188,34 @@ def test_deferred_hpa_deployment_runs_no_pods(project: Project, module_cluster: 
     wait_until("the HPA controller saw vllm-server at 0 replicas and left it there", hpa_saw_zero, timeout=60)
     pods = core.list_namespaced_pod(NS, label_selector="app.kubernetes.io/name=vllm-server").items
     assert pods == [] and (apps.read_namespaced_deployment("vllm-server", NS).status.replicas or 0) == 0
+
+
+def test_an_up_that_changes_a_deployments_cost_in_the_window_re_prices_its_reservation(project: Project) -> None:
+    """Until the ledger re-priced, a second up after a datum edit that changed a Deployment's daily cost
+    in the same window failed: the gate asked for the same reservation id at another amount."""
+    from kubernetes import client
+    from kubernetes import config as kconfig
+
+    from b00t_pulumi.budget import open_ledger
+
+    def gate_amount() -> str:
+        with open_ledger(f"sqlite:///{project.dir / '.cache' / 'ledger' / 'dev.db'}") as ledger:
+            gate = [r for r in ledger.records("marketing-sentiment-analysis-budget")
+                    if ":deployment/sentiment-api:" in r.id]
+        assert len(gate) == 1, gate
+        return str(gate[0].amount.amount)
+
+    api = kconfig.new_client_from_config(config_file=project.env["KUBECONFIG"], context="Default",
+                                         persist_config=False)
+
+    def annotated() -> str:
+        dep = client.AppsV1Api(api).read_namespaced_deployment("sentiment-api", NS)
+        return str(dep.metadata.annotations["b00t.io/estimated-daily-cost"])
+
+    project.up()
+    first = gate_amount()
+    assert first == annotated()
+    project.edit(MARKETING, "replicas = 1", "replicas = 2")
+    project.up()
+    assert gate_amount() == annotated() != first  # one record, at the new day's cost
+    assert project.outputs()["stacks"]["marketing-sentiment-analysis"]["budget"]["outcome"] == "approved"
